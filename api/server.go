@@ -1,0 +1,123 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Checker is a dependency the readiness probe asks.
+type Checker struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Config is what the HTTP server needs from its caller.
+type Config struct {
+	BodyLimit int
+	Checks    []Checker
+	Registry  *prometheus.Registry
+	Log       *slog.Logger
+}
+
+// Server is leadq's Fiber application.
+type Server struct {
+	app     *fiber.App
+	cfg     Config
+	latency *prometheus.HistogramVec
+}
+
+// New builds the application and registers every route.
+func New(cfg Config) *Server {
+	s := &Server{cfg: cfg}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "leadq",
+		BodyLimit:             cfg.BodyLimit,
+		ErrorHandler:          errorHandler,
+		DisableStartupMessage: true,
+		ReadTimeout:           10 * time.Second,
+		WriteTimeout:          10 * time.Second,
+		IdleTimeout:           60 * time.Second,
+	})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "leadq_http_request_duration_seconds",
+		Help:    "HTTP request latency by route, method and status.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+	}, []string{"route", "method", "status"})
+	cfg.Registry.MustRegister(s.latency)
+
+	s.app.Use(recover.New(), s.observe)
+	s.app.Get("/healthz", s.healthz)
+	s.app.Get("/readyz", s.readyz)
+	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry})))
+	return s
+}
+
+// App exposes the Fiber app for tests (app.Test) and route listing.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve listens on addr until ctx ends, then stops taking requests and waits
+// up to drain for in-flight ones.
+func (s *Server) Serve(ctx context.Context, addr string, drain time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listen(addr) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	if err := s.app.ShutdownWithTimeout(drain); err != nil {
+		return err
+	}
+	return <-errc
+}
+
+// observe records one latency sample per request, labelled by route pattern
+// (not the raw path, to keep label cardinality bounded).
+func (s *Server) observe(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	status := c.Response().StatusCode()
+	if err != nil {
+		if fe, ok := err.(*fiber.Error); ok {
+			status = fe.Code
+		} else if p, ok := err.(*Problem); ok {
+			status = p.Status
+		} else {
+			status = fiber.StatusInternalServerError
+		}
+	}
+	s.latency.WithLabelValues(c.Route().Path, c.Method(), strconv.Itoa(status)).Observe(time.Since(start).Seconds())
+	return err
+}
+
+func (s *Server) healthz(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+// readyz answers 200 when every dependency answers, else 503 naming those down.
+func (s *Server) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	var down []FieldProblem
+	for _, ch := range s.cfg.Checks {
+		if err := ch.Check(ctx); err != nil {
+			down = append(down, FieldProblem{Field: ch.Name, Detail: err.Error()})
+		}
+	}
+	if len(down) > 0 {
+		names := down[0].Field
+		for _, d := range down[1:] {
+			names += ", " + d.Field
+		}
+		return problem(fiber.StatusServiceUnavailable, "not ready: "+names+" unreachable", down...)
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}

@@ -1,0 +1,309 @@
+package features
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Reason says why an event was rejected; the set is closed so that it can be
+// a Prometheus label and a dead-letter field.
+type Reason string
+
+// Rejection reasons.
+const (
+	ReasonTooLarge      Reason = "too_large"      // payload over Limits.MaxBytes
+	ReasonMalformedJSON Reason = "malformed_json" // not one JSON object of the contract, or an unknown top-level field
+	ReasonMissingField  Reason = "missing_field"  // a required field is absent or empty
+	ReasonOversizedID   Reason = "oversized_id"   // event_id or lead_id over Limits.MaxIDLen
+	ReasonBadID         Reason = "bad_id"         // an id with characters outside printable ASCII, or braces
+	ReasonUnknownType   Reason = "unknown_type"   // type is not one of the contract's types
+	ReasonTSFuture      Reason = "ts_future"      // ts later than now + Limits.MaxFuture
+	ReasonTSTooOld      Reason = "ts_too_old"     // ts before 2000-01-01
+	ReasonBadNumber     Reason = "bad_number"     // a numeric prop that is NaN, ±Inf or out of range
+	ReasonBadProp       Reason = "bad_prop"       // a prop of the wrong type, too long or outside its vocabulary
+)
+
+// Reasons returns every Reason, for pre-registering metric label values.
+func Reasons() []Reason {
+	return []Reason{ReasonTooLarge, ReasonMalformedJSON, ReasonMissingField, ReasonOversizedID,
+		ReasonBadID, ReasonUnknownType, ReasonTSFuture, ReasonTSTooOld, ReasonBadNumber, ReasonBadProp}
+}
+
+// DecodeError is the only error Decode returns.
+type DecodeError struct {
+	Reason Reason // closed set, see Reasons
+	Field  string // JSON path of the offending field ("props.status"), "" if none
+	Msg    string // human-readable detail
+}
+
+// Error implements error.
+func (e *DecodeError) Error() string {
+	s := "features: bad event: " + string(e.Reason)
+	if e.Field != "" {
+		s += " (" + e.Field + ")"
+	}
+	if e.Msg != "" {
+		s += ": " + e.Msg
+	}
+	return s
+}
+
+// Limits bound what Decode accepts. Zero fields take the defaults.
+type Limits struct {
+	MaxBytes   int           // whole payload; default 64 KiB
+	MaxIDLen   int           // event_id and lead_id, in bytes; default 128
+	MaxFuture  time.Duration // tolerated clock skew of producers; default 5 min
+	MaxPropLen int           // each string prop, in bytes; default 1024
+}
+
+// DefaultLimits returns the limits used when a field of Limits is zero.
+func DefaultLimits() Limits {
+	return Limits{MaxBytes: 64 << 10, MaxIDLen: 128, MaxFuture: 5 * time.Minute, MaxPropLen: 1024}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = d.MaxBytes
+	}
+	if l.MaxIDLen <= 0 {
+		l.MaxIDLen = d.MaxIDLen
+	}
+	if l.MaxFuture <= 0 {
+		l.MaxFuture = d.MaxFuture
+	}
+	if l.MaxPropLen <= 0 {
+		l.MaxPropLen = d.MaxPropLen
+	}
+	return l
+}
+
+// minTS is the earliest accepted event time: anything older is a producer bug.
+var minTS = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func derr(r Reason, field, msg string) *DecodeError {
+	return &DecodeError{Reason: r, Field: field, Msg: msg}
+}
+
+// Decode parses and validates one event. now bounds how far in the future ts
+// may lie. Every error is a *DecodeError.
+func Decode(b []byte, now time.Time, lim Limits) (Event, error) {
+	lim = lim.withDefaults()
+	if len(b) > lim.MaxBytes {
+		return Event{}, derr(ReasonTooLarge, "", strconv.Itoa(len(b))+" bytes")
+	}
+	var w wireEvent
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return Event{}, jsonErr(err, "")
+	}
+	if rest := b[dec.InputOffset():]; len(bytes.TrimLeft(rest, " \t\r\n")) != 0 {
+		return Event{}, derr(ReasonMalformedJSON, "", "data after the event object")
+	}
+	e := Event{EventID: w.EventID, LeadID: w.LeadID}
+	if err := checkID("event_id", w.EventID, lim.MaxIDLen); err != nil {
+		return Event{}, err
+	}
+	if err := checkID("lead_id", w.LeadID, lim.MaxIDLen); err != nil {
+		return Event{}, err
+	}
+	if w.Type == "" {
+		return Event{}, derr(ReasonMissingField, "type", "")
+	}
+	t, ok := ParseType(w.Type)
+	if !ok {
+		return Event{}, derr(ReasonUnknownType, "type", strconv.Quote(clip(w.Type)))
+	}
+	e.Type = t
+	if w.TS == "" {
+		return Event{}, derr(ReasonMissingField, "ts", "")
+	}
+	ts, err := time.Parse(time.RFC3339Nano, w.TS)
+	if err != nil {
+		return Event{}, derr(ReasonMalformedJSON, "ts", "not an RFC 3339 time")
+	}
+	e.TS = ts.UTC()
+	if e.TS.Before(minTS) {
+		return Event{}, derr(ReasonTSTooOld, "ts", "before 2000-01-01")
+	}
+	if e.TS.After(now.Add(lim.MaxFuture)) {
+		return Event{}, derr(ReasonTSFuture, "ts", "more than "+lim.MaxFuture.String()+" ahead")
+	}
+	if err := decodeProps(&e, w.Props, lim.MaxPropLen); err != nil {
+		return Event{}, err
+	}
+	return e, nil
+}
+
+// checkID keeps ids safe inside Redis keys: a brace would break the cluster
+// hash tag, and whitespace or control bytes make keys unreadable in tools.
+func checkID(field, id string, max int) error {
+	if id == "" {
+		return derr(ReasonMissingField, field, "")
+	}
+	if len(id) > max {
+		return derr(ReasonOversizedID, field, strconv.Itoa(len(id))+" bytes")
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c >= 0x7f || c == '{' || c == '}' {
+			return derr(ReasonBadID, field, "byte "+strconv.Itoa(int(c))+" at "+strconv.Itoa(i))
+		}
+	}
+	return nil
+}
+
+func jsonErr(err error, prefix string) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return derr(ReasonMalformedJSON, prefix+te.Field, "expected "+te.Type.String())
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+		f, _ := strconv.Unquote(strings.TrimPrefix(msg, "json: unknown field "))
+		return derr(ReasonMalformedJSON, clip(f), "unknown field")
+	}
+	return derr(ReasonMalformedJSON, "", clip(err.Error()))
+}
+
+func decodeProps(e *Event, raw json.RawMessage, maxLen int) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return checkRequired(e)
+	}
+	var wp wireProps
+	if err := json.Unmarshal(raw, &wp); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			f := "props"
+			if te.Field != "" {
+				f += "." + te.Field
+			}
+			return derr(ReasonBadProp, f, "expected "+te.Type.String())
+		}
+		return derr(ReasonMalformedJSON, "props", clip(err.Error()))
+	}
+	p := &wp.Props
+	for _, f := range [...]struct {
+		name string
+		s    *string
+	}{
+		{"company", &p.Company}, {"industry", &p.Industry}, {"company_size", &p.CompanySize},
+		{"country", &p.Country}, {"region", &p.Region}, {"title", &p.Title},
+		{"seniority", &p.Seniority}, {"language", &p.Language}, {"timezone", &p.Timezone},
+		{"source", &p.Source}, {"utm_source", &p.UTMSource}, {"utm_medium", &p.UTMMedium},
+		{"utm_campaign", &p.UTMCampaign}, {"budget", &p.Budget}, {"authority", &p.Authority},
+		{"need", &p.Need}, {"timeline", &p.Timeline}, {"path", &p.Path},
+		{"session_id", &p.SessionID}, {"outcome", &p.Outcome}, {"status", &p.Status},
+	} {
+		if *f.s == "" {
+			continue
+		}
+		if len(*f.s) > maxLen {
+			return derr(ReasonBadProp, "props."+f.name, "longer than "+strconv.Itoa(maxLen)+" bytes")
+		}
+		*f.s = clean(*f.s)
+	}
+	var err error
+	if p.Employees, err = number("employees", wp.Employees); err != nil {
+		return err
+	}
+	if p.DurationS, err = number("duration_s", wp.DurationS); err != nil {
+		return err
+	}
+	if p.Consent, err = consent(wp.Consent); err != nil {
+		return err
+	}
+	e.Props = *p
+	return checkRequired(e)
+}
+
+// number accepts a JSON number or a numeric string, finite and not negative.
+// encoding/json already rejects NaN and Infinity literals as malformed; the
+// string forms and overflowing literals such as 1e999 are caught here.
+func number(field string, raw json.RawMessage) (float64, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	s := string(raw)
+	if raw[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, derr(ReasonBadProp, "props."+field, "not a number")
+		}
+		s = strings.TrimSpace(s)
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return 0, derr(ReasonBadNumber, "props."+field, "not finite")
+	case err != nil:
+		return 0, derr(ReasonBadProp, "props."+field, "not a number")
+	case v < 0:
+		return 0, derr(ReasonBadProp, "props."+field, "negative")
+	}
+	return v, nil
+}
+
+func consent(raw json.RawMessage) (string, error) {
+	switch strings.ToLower(string(raw)) {
+	case "", "null":
+		return "", nil
+	case "true", `"true"`, `"yes"`:
+		return "yes", nil
+	case "false", `"false"`, `"no"`:
+		return "no", nil
+	}
+	return "", derr(ReasonBadProp, "props.consent", "expected a boolean")
+}
+
+func checkRequired(e *Event) error {
+	switch e.Type {
+	case StatusChanged:
+		if e.Props.Status == "" {
+			return derr(ReasonMissingField, "props.status", "")
+		}
+		s, ok := normStatus(e.Props.Status)
+		if !ok {
+			return derr(ReasonBadProp, "props.status", strconv.Quote(clip(e.Props.Status)))
+		}
+		e.Props.Status = s
+	case CallOutcome:
+		if e.Props.Outcome == "" {
+			return derr(ReasonMissingField, "props.outcome", "")
+		}
+	}
+	return nil
+}
+
+// clean trims s and turns control characters into spaces, allocating only
+// when s needs it; the Redis script relies on values free of control bytes.
+func clean(s string) string {
+	dirty := false
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] == 0x7f {
+			dirty = true
+			break
+		}
+	}
+	if dirty {
+		b := []byte(s)
+		for i, c := range b {
+			if c < ' ' || c == 0x7f {
+				b[i] = ' '
+			}
+		}
+		s = string(b)
+	}
+	return strings.TrimSpace(s)
+}
+
+// clip keeps error messages (and DLQ records) short whatever the input.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

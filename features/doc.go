@@ -1,0 +1,28 @@
+// Package features turns behavioural events into per-lead feature vectors.
+//
+// It holds five things that must never drift apart, which is why they live
+// together:
+//
+//   - Events: the wire contract of topic leadq.events, JSON
+//     {event_id, lead_id, type, ts, props}, and a strict, fast decoder
+//     ([Decode]) whose errors carry a small closed set of reasons
+//     ([Reason]) fit for a Prometheus label and a dead-letter record.
+//   - The feature spec ([Spec]): one versioned definition shared by
+//     training and serving. An event compiles ([Spec.Compile]) to a few
+//     idempotent, order-independent updates ([Op]) of a per-lead hash
+//     ([State]); the feature vector is a pure function of that hash and the
+//     current time ([Spec.Extract]).
+//   - Pure folding ([Fold], [Spec.FoldApplied]): the same updates applied in
+//     Go, with the arithmetic of the Redis script, for tests, replay checks
+//     and training.
+//   - The feature store ([Store]): one Lua call per lead per batch applies
+//     that lead's updates in Redis and records the Kafka offset it covers in
+//     the same hash, atomically, so redelivery and replay change nothing.
+//   - The stream consumer, built on top of the store by the ingest role.
+//
+// Order independence is what makes late and replayed events safe: counts
+// add, times keep a maximum or minimum, strings are last-write-wins by event
+// time (ties broken by value), and decayed sums keep a value together with
+// its reference time so that an event older than the reference folds in as
+// if it had arrived on time.
+package features

@@ -1,0 +1,241 @@
+// Package config is the one place leadq reads its settings: LEADQ_-prefixed
+// environment variables and command-line flags, with defaults, validation and
+// a printable form with secrets masked.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Roles a process can run; `leadq serve` runs all of them by default.
+const (
+	RoleAPI      = "api"
+	RoleConsumer = "consumer"
+	RoleTrainer  = "trainer"
+)
+
+// AllRoles lists every role in start-up order.
+var AllRoles = []string{RoleAPI, RoleConsumer, RoleTrainer}
+
+// Config is every setting of `leadq serve`. Field comments name the env var.
+type Config struct {
+	HTTPAddr        string        // LEADQ_HTTP_ADDR
+	RedisURL        string        // LEADQ_REDIS_URL; empty with no Kafka = embedded
+	KafkaBrokers    []string      // LEADQ_KAFKA_BROKERS, comma-separated
+	APIKeys         string        // LEADQ_API_KEYS, scope:secret pairs (secret)
+	Roles           []string      // LEADQ_ROLES
+	Topic           string        // LEADQ_TOPIC
+	DLQTopic        string        // LEADQ_DLQ_TOPIC
+	GroupID         string        // LEADQ_GROUP_ID
+	Partitions      int           // LEADQ_PARTITIONS, for topics leadq creates
+	KeyPrefix       string        // LEADQ_KEY_PREFIX
+	BatchSize       int           // LEADQ_BATCH_SIZE
+	BatchWait       time.Duration // LEADQ_BATCH_WAIT
+	RetrainInterval time.Duration // LEADQ_RETRAIN_INTERVAL
+	ShutdownTimeout time.Duration // LEADQ_SHUTDOWN_TIMEOUT
+	BodyLimit       int           // LEADQ_BODY_LIMIT, bytes
+	LogLevel        string        // LEADQ_LOG_LEVEL
+	LogFormat       string        // LEADQ_LOG_FORMAT
+}
+
+// Embedded reports whether neither Redis nor Kafka is configured, which makes
+// leadq start its in-process servers.
+func (c Config) Embedded() bool { return c.RedisURL == "" && len(c.KafkaBrokers) == 0 }
+
+// Has reports whether the process runs the role.
+func (c Config) Has(role string) bool { return slices.Contains(c.Roles, role) }
+
+// Parse reads flags from args and LEADQ_ variables through lookup (os.LookupEnv
+// in production, a map in tests), then validates. The error names the setting.
+func Parse(name string, args []string, lookup func(string) (string, bool)) (Config, error) {
+	var c Config
+	var brokers, roles string
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "HTTP listen address")
+	fs.StringVar(&c.RedisURL, "redis-url", "", "Redis URL (redis://host:port/db); empty with no Kafka brokers starts the embedded servers")
+	fs.StringVar(&brokers, "kafka-brokers", "", "Kafka bootstrap brokers, comma-separated")
+	fs.StringVar(&c.APIKeys, "api-keys", "", "API keys as scope:secret pairs, comma-separated")
+	fs.StringVar(&roles, "roles", strings.Join(AllRoles, ","), "roles to run: api,consumer,trainer")
+	fs.StringVar(&c.Topic, "topic", "leadq.events", "Kafka topic of lead events")
+	fs.StringVar(&c.DLQTopic, "dlq-topic", "leadq.events.dlq", "Kafka dead-letter topic")
+	fs.StringVar(&c.GroupID, "group-id", "leadq", "Kafka consumer group")
+	fs.IntVar(&c.Partitions, "partitions", 4, "partitions of topics leadq creates")
+	fs.StringVar(&c.KeyPrefix, "key-prefix", "lq:", "prefix of every Redis key")
+	fs.IntVar(&c.BatchSize, "batch-size", 2000, "events applied to Redis per batch")
+	fs.DurationVar(&c.BatchWait, "batch-wait", 20*time.Millisecond, "longest wait to fill a batch")
+	fs.DurationVar(&c.RetrainInterval, "retrain-interval", time.Hour, "how often the trainer retrains")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long shutdown may drain in-flight work")
+	fs.IntVar(&c.BodyLimit, "body-limit", 64<<10, "largest HTTP request body in bytes")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+	fs.SetOutput(new(strings.Builder)) // usage is printed by the caller
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return c, ErrHelp{Usage: usage(fs)}
+	}
+	if err != nil {
+		return c, err
+	}
+	if err := applyEnv(fs, lookup); err != nil {
+		return c, err
+	}
+	c.KafkaBrokers = splitList(brokers)
+	c.Roles = splitList(roles)
+	return c, c.Validate()
+}
+
+// ErrHelp carries the usage text when -h or --help was given.
+type ErrHelp struct{ Usage string }
+
+func (e ErrHelp) Error() string { return e.Usage }
+
+// Validate checks every setting and names the first bad one.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return fmt.Errorf("LEADQ_HTTP_ADDR %q: %v", c.HTTPAddr, err)
+	}
+	if c.RedisURL != "" {
+		if _, err := redis.ParseURL(c.RedisURL); err != nil {
+			return fmt.Errorf("LEADQ_REDIS_URL %q: %v", maskURL(c.RedisURL), err)
+		}
+	}
+	if (c.RedisURL == "") != (len(c.KafkaBrokers) == 0) {
+		return errors.New("LEADQ_REDIS_URL and LEADQ_KAFKA_BROKERS: set both (production) or neither (embedded servers)")
+	}
+	for _, b := range c.KafkaBrokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			return fmt.Errorf("LEADQ_KAFKA_BROKERS %q: %v", b, err)
+		}
+	}
+	if len(c.Roles) == 0 {
+		return errors.New("LEADQ_ROLES: at least one of api,consumer,trainer")
+	}
+	for _, r := range c.Roles {
+		if !slices.Contains(AllRoles, r) {
+			return fmt.Errorf("LEADQ_ROLES: unknown role %q (want api, consumer or trainer)", r)
+		}
+	}
+	if _, err := ParseAPIKeys(c.APIKeys); err != nil {
+		return fmt.Errorf("LEADQ_API_KEYS: %v", err)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"LEADQ_BATCH_WAIT", c.BatchWait},
+		{"LEADQ_RETRAIN_INTERVAL", c.RetrainInterval},
+		{"LEADQ_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s: must be positive, got %s", d.name, d.v)
+		}
+	}
+	for _, n := range []struct {
+		name   string
+		v, max int
+	}{
+		{"LEADQ_PARTITIONS", c.Partitions, 10000},
+		{"LEADQ_BATCH_SIZE", c.BatchSize, 100000},
+		{"LEADQ_BODY_LIMIT", c.BodyLimit, 64 << 20},
+	} {
+		if n.v <= 0 || n.v > n.max {
+			return fmt.Errorf("%s: must be between 1 and %d, got %d", n.name, n.max, n.v)
+		}
+	}
+	if c.Topic == "" || c.DLQTopic == "" || c.Topic == c.DLQTopic {
+		return errors.New("LEADQ_TOPIC and LEADQ_DLQ_TOPIC: must be set and differ")
+	}
+	if c.GroupID == "" {
+		return errors.New("LEADQ_GROUP_ID: must be set")
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		return fmt.Errorf("LEADQ_LOG_LEVEL: unknown level %q", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("LEADQ_LOG_FORMAT: unknown format %q (want text or json)", c.LogFormat)
+	}
+	return nil
+}
+
+// String renders the config for the start-up log with secrets masked.
+func (c Config) String() string {
+	keys, _ := ParseAPIKeys(c.APIKeys)
+	scopes := make([]string, 0, len(keys))
+	for _, k := range keys {
+		scopes = append(scopes, k.Scope+":***")
+	}
+	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d log_level=%s log_format=%s",
+		c.HTTPAddr, orEmbedded(maskURL(c.RedisURL)), orEmbedded(strings.Join(c.KafkaBrokers, ",")), strings.Join(scopes, ","),
+		strings.Join(c.Roles, ","), c.Topic, c.DLQTopic, c.GroupID, c.Partitions, c.KeyPrefix, c.BatchSize, c.BatchWait,
+		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.LogLevel, c.LogFormat)
+}
+
+func orEmbedded(s string) string {
+	if s == "" {
+		return "(embedded)"
+	}
+	return s
+}
+
+// maskURL hides a password in a URL so it can be logged.
+func maskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxx")
+	}
+	return u.String()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func usage(fs *flag.FlagSet) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage of %s (every flag is also an env var: --http-addr is LEADQ_HTTP_ADDR):\n", fs.Name())
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	return b.String()
+}
+
+// EnvName is the environment variable of a flag: --http-addr is LEADQ_HTTP_ADDR.
+func EnvName(flagName string) string {
+	return "LEADQ_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// applyEnv sets every flag not given on the command line from its LEADQ_
+// variable, so flags win over the environment and the environment over defaults.
+func applyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if err != nil || given[f.Name] {
+			return
+		}
+		if v, ok := lookup(EnvName(f.Name)); ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s %q: %v", EnvName(f.Name), v, e)
+			}
+		}
+	})
+	return err
+}

@@ -1,0 +1,9 @@
+// Package training turns labelled rows into a served model: it loads lead
+// datasets (any CSV with a target column), fits logistic regression with
+// golearn (liblinear), compiles and parity-checks the flat scorer, calibrates
+// it on a separate split and evaluates it with metrics golearn lacks (ROC
+// AUC, log loss, Brier, calibration table and ECE, top-decile lift).
+//
+// golearn's liblinear binding passes Go pointers to C: every process that
+// trains must run with GODEBUG=cgocheck=0 in its environment (FACTS.md).
+package training

@@ -1,0 +1,226 @@
+package training
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/leadq/leadq/model"
+)
+
+// Options configure Train; the zero value is a sensible default.
+type Options struct {
+	// TestEvery makes 0-based row i a holdout (test) row when
+	// i%TestEvery == TestEvery-1; default 5. An interleaved holdout is the
+	// only fair one for data that drifts with row order (the bank data).
+	TestEvery int
+	// CalEvery takes every CalEvery-th remaining row (same rule) as the
+	// calibration split, which also picks the hyper-parameters; default 5.
+	CalEvery int
+	Cs       []float64 // liblinear C values tried; default 0.01, 0.1, 1
+	Bins     []int     // quantile bins per numeric column tried; default 0 and 10
+	Clip     float64   // standardised values are clamped to ±Clip; default 5
+	MaxVocab int       // categories kept per column, most frequent first; default 100
+	MinCount int       // categories seen fewer times score as unknown; default 5
+	Eps      float64   // liblinear stopping tolerance; default 0.001
+	// Calibration is "platt", "isotonic" or "auto" (default: the lower
+	// cross-validated log loss on the calibration split).
+	Calibration string
+	Version     string // default "logreg-<UTC time>"
+	SpecVersion string // default "csv-v1"
+	Source      string // recorded on the card, e.g. "csv:leads.csv"
+	Now         func() time.Time
+}
+
+// ErrOptions reports options Train cannot use.
+var ErrOptions = errors.New("training: invalid options")
+
+func (o Options) withDefaults() (Options, error) {
+	if o.TestEvery == 0 {
+		o.TestEvery = 5
+	}
+	if o.CalEvery == 0 {
+		o.CalEvery = 5
+	}
+	if len(o.Cs) == 0 {
+		o.Cs = []float64{0.01, 0.1, 1}
+	}
+	if len(o.Bins) == 0 {
+		o.Bins = []int{0, 10}
+	}
+	o.Clip = cmpOr(o.Clip, 5)
+	o.Eps = cmpOr(o.Eps, 0.001)
+	o.MaxVocab = cmpOr(o.MaxVocab, 100)
+	o.MinCount = cmpOr(o.MinCount, 5)
+	o.Calibration = cmpOr(o.Calibration, "auto")
+	o.SpecVersion = cmpOr(o.SpecVersion, "csv-v1")
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	switch {
+	case o.TestEvery < 2 || o.CalEvery < 2:
+		return o, fmt.Errorf("%w: TestEvery and CalEvery must be at least 2", ErrOptions)
+	case slices.ContainsFunc(o.Cs, func(c float64) bool { return !(c > 0) }):
+		return o, fmt.Errorf("%w: every C must be positive", ErrOptions)
+	case !slices.Contains([]string{"auto", model.CalPlatt, model.CalIsotonic}, o.Calibration):
+		return o, fmt.Errorf("%w: calibration %q is not auto, platt or isotonic", ErrOptions, o.Calibration)
+	case o.Clip <= 0 || o.MaxVocab < 1 || o.MinCount < 1 || o.Eps <= 0:
+		return o, fmt.Errorf("%w: Clip, MaxVocab, MinCount and Eps must be positive", ErrOptions)
+	}
+	return o, nil
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Progress receives the stage being worked on and how far it is (0 to 1).
+type Progress func(stage string, frac float64)
+
+// Train fits, parity-checks, calibrates and evaluates a model on ds and
+// returns its artifact and card. It returns an error, and no model, when the
+// compiled scorer disagrees with golearn on any holdout row. progress may be
+// nil. Cancellation is checked between fits (a liblinear fit cannot stop).
+func Train(ctx context.Context, ds *Dataset, opts Options, progress Progress) (*model.Artifact, *model.Card, error) {
+	if progress == nil {
+		progress = func(string, float64) {}
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ds.Validate(); err != nil {
+		return nil, nil, err
+	}
+	start := o.Now()
+	fitRows, calRows, testRows := split(ds.Len(), o.TestEvery, o.CalEvery)
+	card := &model.Card{
+		Kind: model.KindLogReg, SpecVersion: o.SpecVersion, Schema: ds.Schema, Source: o.Source,
+		CreatedAt: start.UTC(),
+		Rows: model.Rows{
+			Total: ds.Len(),
+			Train: len(fitRows), TrainPositives: ds.positives(fitRows),
+			Calibration: len(calRows), CalibrationPositives: ds.positives(calRows),
+			Test: len(testRows), TestPositives: ds.positives(testRows),
+		},
+	}
+	for name, n := range map[string][2]int{
+		"training":    {card.Rows.Train, card.Rows.TrainPositives},
+		"calibration": {card.Rows.Calibration, card.Rows.CalibrationPositives},
+		"test":        {card.Rows.Test, card.Rows.TestPositives},
+	} {
+		if n[1] == 0 || n[1] == n[0] {
+			return nil, nil, fmt.Errorf("training: the %s split has %d rows, %d positive: it needs both classes", name, n[0], n[1])
+		}
+	}
+
+	best, err := selectModel(ctx, ds, fitRows, calRows, o, card, progress)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := &model.Artifact{
+		Version: cmpOr(o.Version, "logreg-"+start.UTC().Format("20060102T150405Z")),
+		Kind:    model.KindLogReg,
+		Schema:  ds.Schema,
+		Encoder: best.enc,
+		Weights: best.lr.w,
+		// Identity until calibrated: parity only needs margins.
+		Calibration: model.Calibration{Method: model.CalPlatt, A: 1},
+	}
+	card.Version = a.Version
+	s, err := model.Compile(a)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	progress("parity", 0)
+	card.Parity, err = checkParity(ds, testRows, &a.Encoder, s, best.lr)
+	progress("parity", 1)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	progress("calibrate", 0)
+	calM, calY := margins(ds, calRows, s)
+	var cv map[string]float64
+	a.Calibration, cv = fitCalibration(calM, calY, o.Calibration)
+	if s, err = model.Compile(a); err != nil {
+		return nil, nil, err
+	}
+	progress("calibrate", 1)
+
+	progress("evaluate", 0)
+	p := make([]float64, len(testRows))
+	num, cat := make([]float64, len(ds.Num)), make([]string, len(ds.Cat))
+	testY := make([]bool, len(testRows))
+	for k, i := range testRows {
+		ds.Row(i, num, cat)
+		p[k], testY[k] = s.Score(num, cat), ds.Label[i]
+	}
+	card.Metrics = Evaluate(p, testY)
+	card.Params = model.Params{Solver: "golearn liblinear L2R_LR", C: best.c, Bins: best.bins,
+		Calibration: a.Calibration.Method, CalibrationCV: cv, Inputs: len(a.Weights)}
+	card.TrainingSeconds = o.Now().Sub(start).Seconds()
+	progress("evaluate", 1)
+	return a, card, nil
+}
+
+// split assigns row i to test when i%testEvery == testEvery-1, and of the
+// rest, the j-th to calibration when j%calEvery == calEvery-1.
+func split(n, testEvery, calEvery int) (fit, cal, test []int) {
+	j := 0
+	for i := range n {
+		switch {
+		case i%testEvery == testEvery-1:
+			test = append(test, i)
+		case j%calEvery == calEvery-1:
+			cal = append(cal, i)
+			j++
+		default:
+			fit = append(fit, i)
+			j++
+		}
+	}
+	return fit, cal, test
+}
+
+// margins scores rows with the uncalibrated scorer.
+func margins(ds *Dataset, rows []int, s *model.Scorer) ([]float64, []bool) {
+	m, y := make([]float64, len(rows)), make([]bool, len(rows))
+	num, cat := make([]float64, len(ds.Num)), make([]string, len(ds.Cat))
+	for k, i := range rows {
+		ds.Row(i, num, cat)
+		m[k], y[k] = s.Margin(num, cat), ds.Label[i]
+	}
+	return m, y
+}
+
+// checkParity compares the compiled scorer's sign(w·x) with golearn's own
+// Predict on every holdout row.
+func checkParity(ds *Dataset, rows []int, enc *model.Encoder, s *model.Scorer, lr *logReg) (model.Parity, error) {
+	par := model.Parity{Rows: len(rows)}
+	x := make([]float64, enc.Dim())
+	num, cat := make([]float64, len(ds.Num)), make([]string, len(ds.Cat))
+	first := -1
+	for _, i := range rows {
+		ds.Row(i, num, cat)
+		enc.Dense(num, cat, x)
+		if lr.predict(x) == (s.Margin(num, cat) > 0) {
+			par.Agree++
+		} else if first < 0 {
+			first = i
+		}
+	}
+	if par.Agree != par.Rows {
+		return par, fmt.Errorf("%w on %d of %d holdout rows (first: row index %d)", ErrParity, par.Rows-par.Agree, par.Rows, first)
+	}
+	return par, nil
+}
