@@ -13,9 +13,13 @@ TESTENV  := . ./.testenv/env
 
 .PHONY: run build test test-short vet fuzz bench testenv-up testenv-down clean
 
+# Development keys for `make run` only (the README's tour uses them); set
+# LEADQ_API_KEYS to your own anywhere else.
+DEV_KEYS := admin:dev-admin-key,form:dev-form-key,dialer:dev-dialer-key,ingest:dev-ingest-key
+
 ## run: build and start leadq on its embedded Redis and Kafka (nothing to install)
 run: build
-	./$(BIN) serve
+	LEADQ_API_KEYS="$${LEADQ_API_KEYS:-$(DEV_KEYS)}" ./$(BIN) serve
 
 ## build: compile the leadq binary into bin/
 build:

@@ -32,7 +32,8 @@ func problem(status int, detail string, fields ...FieldProblem) *Problem {
 }
 
 // errorHandler is the single place that turns any error into a response.
-func errorHandler(c *fiber.Ctx, err error) error {
+// Unexpected errors are logged with the route: the client only sees a 500.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	var p *Problem
 	var fe *fiber.Error
 	switch {
@@ -41,6 +42,9 @@ func errorHandler(c *fiber.Ctx, err error) error {
 		p = problem(fe.Code, fe.Message)
 	default:
 		p = problem(fiber.StatusInternalServerError, "internal error")
+	}
+	if p.Status >= 500 {
+		s.cfg.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", p.Status, "err", err)
 	}
 	if p.Instance == "" {
 		p.Instance = c.Path()

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -11,6 +12,10 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/leadq/leadq/internal/config"
+	"github.com/leadq/leadq/model"
+	"github.com/leadq/leadq/training"
 )
 
 // Checker is a dependency the readiness probe asks.
@@ -25,22 +30,37 @@ type Config struct {
 	Checks    []Checker
 	Registry  *prometheus.Registry
 	Log       *slog.Logger
+	APIKeys   []config.APIKey
+	Features  FeatureStore
+	Events    EventWriter
+	Live      *model.Live   // the model this replica serves
+	Models    ModelRegistry // model versions, rollback
+	// Retrain trains a model now (POST /v1/model/retrain).
+	Retrain func(ctx context.Context) (*training.Result, error)
+	// MaxEventBatch is the most events one POST /v1/events may carry.
+	MaxEventBatch int
+	Now           func() time.Time // the clock; time.Now when nil
 }
 
 // Server is leadq's Fiber application.
 type Server struct {
 	app     *fiber.App
 	cfg     Config
+	keys    *keyring
+	now     func() time.Time
 	latency *prometheus.HistogramVec
 }
 
 // New builds the application and registers every route.
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, keys: newKeyring(cfg.APIKeys), now: cfg.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "leadq",
 		BodyLimit:             cfg.BodyLimit,
-		ErrorHandler:          errorHandler,
+		ErrorHandler:          s.errorHandler,
 		DisableStartupMessage: true,
 		ReadTimeout:           10 * time.Second,
 		WriteTimeout:          10 * time.Second,
@@ -53,10 +73,20 @@ func New(cfg Config) *Server {
 	}, []string{"route", "method", "status"})
 	cfg.Registry.MustRegister(s.latency)
 
-	s.app.Use(recover.New(), s.observe)
+	s.app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+		s.cfg.Log.Error("panic in handler", "method", c.Method(), "path", c.Path(), "panic", e, "stack", string(debug.Stack()))
+	}}), s.observe)
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.readyz)
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry})))
+
+	v1 := s.app.Group("/v1")
+	v1.Get("/leads/:id", s.require("dialer"), s.getLead)
+	v1.Post("/events", s.require("ingest"), s.postEvents)
+	v1.Get("/model", s.require("admin"), s.getModel)
+	v1.Get("/model/versions", s.require("admin"), s.getModelVersions)
+	v1.Post("/model/retrain", s.require("admin"), s.postRetrain)
+	v1.Post("/model/rollback", s.require("admin"), s.postRollback)
 	return s
 }
 

@@ -1,32 +1,32 @@
 -- apply.lua: apply one lead's compiled feature updates, effectively once.
--- Generated arguments come from store.go (encodeCall); Fold in fold.go is the
+-- Its argument comes from encode.go (encodeCall); Fold in fold.go is the
 -- Go twin of this script and must keep the same arithmetic.
 --
 -- KEYS[1]  the lead's hash; the script touches no other key (Cluster safe).
--- ARGV[1]  slot of the trigger-time field, returned to the caller
--- ARGV[2]  nf, the number of distinct fields the updates read or write
--- ARGV[3 .. 2+nf]  those field names; "slot" s below means field ARGV[2+s].
---          The companion field (time, reference) of slot s is slot s+1.
--- then per event: offset-field slot, offset, time (Unix ms), nargs, and nargs
--- tokens of updates, each a code and a slot followed by:
---   i n      count        += n
---   x        latest time  = max(field, t)
---   n        first time   = min(field, t)
---   d h w    decayed sum  (value, reference time) with half-life h ms, weight w
---   w v      register     = v if (t, v) > (time, value): last write wins
---   o v      register     = v if t < time, or t == time and v > value
---   u m      distinct     if slot m (member marker) is unset: set it, count += 1
+-- ARGV[1]  a JSON array (one argument decoded by cjson in C is much cheaper
+--          than one Redis argument per number):
+--   [1]    slot of the trigger-time field, returned to the caller
+--   [2]    the names of the fields the updates read or write; "slot" s below
+--          means field [2][s], and the companion field (time, reference) of
+--          slot s is slot s+1
+--   [3..]  per event: offset-field slot, offset, time (Unix ms), ntok, and
+--          ntok tokens of updates, each a code and a slot followed by:
+--     1 n      count        += n
+--     2        latest time  = max(field, t)
+--     3        first time   = min(field, t)
+--     4 m w h1..hm  decayed sums in slots s..s+m-1 with half-lives h (ms),
+--              sharing the reference time in slot s+m; weight w
+--     5 v      register     = v if (t, v) > (time, value): last write wins
+--     6 v      register     = v if t < time, or t == time and v > value
+--     7 m      distinct     if slot m (member marker) is unset: set it, count += 1
 -- Events whose offset is not above the stored offset of their partition are
 -- skipped: redelivery and replay change nothing.
--- Returns {changed (0|1), trigger time or nil}.
+-- Returns {changed (0|1), trigger time (integer or string) or nil}.
 
 local key = KEYS[1]
-local A = ARGV
-local nf = tonumber(A[2])
-local names = {}
-for s = 1, nf do
-  names[s] = A[2 + s]
-end
+local P = cjson.decode(ARGV[1])
+local names = P[2]
+local nf = #names
 local cur = redis.call('HMGET', key, unpack(names))
 local dirty = {}
 
@@ -44,54 +44,61 @@ local function gt(a, b)
 end
 
 local changed = 0
-local i, n = 3 + nf, #A
+local i, n = 3, #P
 while i <= n do
-  local ps, off, t, e = tonumber(A[i]), tonumber(A[i + 1]), tonumber(A[i + 2]), i + 4 + tonumber(A[i + 3])
+  local ps, off, t = P[i], P[i + 1], P[i + 2]
+  local e = i + 4 + P[i + 3]
   i = i + 4
   local last = tonumber(cur[ps])
   if last ~= nil and off <= last then
     i = e
   else
     while i < e do
-      local k, s = A[i], tonumber(A[i + 1])
-      if k == 'i' then
-        cur[s] = (tonumber(cur[s]) or 0) + tonumber(A[i + 2])
+      local k, s = P[i], P[i + 1]
+      if k == 1 then
+        cur[s] = (tonumber(cur[s]) or 0) + P[i + 2]
         dirty[s] = true
         i = i + 3
-      elseif k == 'x' or k == 'n' then
+      elseif k == 2 or k == 3 then
         local v = tonumber(cur[s])
-        if v == nil or (k == 'x' and t > v) or (k == 'n' and t < v) then
+        if v == nil or (k == 2 and t > v) or (k == 3 and t < v) then
           cur[s] = t
           dirty[s] = true
         end
         i = i + 2
-      elseif k == 'd' then
-        local h, w = tonumber(A[i + 2]), tonumber(A[i + 3])
-        local v, r = tonumber(cur[s]), tonumber(cur[s + 1])
-        if v == nil or r == nil then
-          v, r = w, t
-        elseif t <= r then
-          v = v + w * 2 ^ (-(r - t) / h)
-        else
-          v = v * 2 ^ (-(t - r) / h) + w
-          r = t
+      elseif k == 4 then
+        local m, w = P[i + 2], P[i + 3]
+        local r = tonumber(cur[s + m])
+        for j = 0, m - 1 do
+          local v, h = tonumber(cur[s + j]) or 0, P[i + 4 + j]
+          if r == nil then
+            v = w
+          elseif t <= r then
+            v = v + w * 2 ^ (-(r - t) / h)
+          else
+            v = v * 2 ^ (-(t - r) / h) + w
+          end
+          cur[s + j] = v
+          dirty[s + j] = true
         end
-        cur[s], cur[s + 1] = v, r
-        dirty[s], dirty[s + 1] = true, true
-        i = i + 4
-      elseif k == 'w' or k == 'o' then
-        local v, ct = A[i + 2], tonumber(cur[s + 1])
+        if r == nil or t > r then
+          cur[s + m] = t
+          dirty[s + m] = true
+        end
+        i = i + 4 + m
+      elseif k == 5 or k == 6 then
+        local v, ct = P[i + 2], tonumber(cur[s + 1])
         local win = ct == nil or (t == ct and gt(v, cur[s]))
         if not win then
-          if k == 'w' then win = t > ct else win = t < ct end
+          if k == 5 then win = t > ct else win = t < ct end
         end
         if win then
           cur[s], cur[s + 1] = v, t
           dirty[s], dirty[s + 1] = true, true
         end
         i = i + 3
-      elseif k == 'u' then
-        local m = tonumber(A[i + 2])
+      elseif k == 7 then
+        local m = P[i + 2]
         if not cur[m] then
           cur[m] = '1'
           cur[s] = (tonumber(cur[s]) or 0) + 1
@@ -108,21 +115,16 @@ while i <= n do
   end
 end
 
-local function str(v)
-  if type(v) == 'number' then return string.format('%.17g', v) end
-  return v
-end
-
+-- Numbers go to HSET as Lua numbers: Redis (7.0+) writes them with the
+-- shortest exact representation, cheaper here than string.format('%.17g').
 if changed == 1 then
   local out, j = {}, 0
   for s = 1, nf do
     if dirty[s] then
-      out[j + 1], out[j + 2] = names[s], str(cur[s])
+      out[j + 1], out[j + 2] = names[s], cur[s]
       j = j + 2
     end
   end
   redis.call('HSET', key, unpack(out))
 end
-local trig = cur[tonumber(A[1])]
-if trig then trig = str(trig) end
-return {changed, trig}
+return {changed, cur[P[1]]}

@@ -1,7 +1,6 @@
 package features
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -98,13 +97,11 @@ func Decode(b []byte, now time.Time, lim Limits) (Event, error) {
 		return Event{}, derr(ReasonTooLarge, "", strconv.Itoa(len(b))+" bytes")
 	}
 	var w wireEvent
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
-		return Event{}, jsonErr(err, "")
+	if err := json.Unmarshal(b, &w); err != nil {
+		return Event{}, jsonErr(err)
 	}
-	if rest := b[dec.InputOffset():]; len(bytes.TrimLeft(rest, " \t\r\n")) != 0 {
-		return Event{}, derr(ReasonMalformedJSON, "", "data after the event object")
+	if k, ok := unknownKey(b); ok {
+		return Event{}, derr(ReasonMalformedJSON, clip(k), "unknown field")
 	}
 	e := Event{EventID: w.EventID, LeadID: w.LeadID}
 	if err := checkID("event_id", w.EventID, lim.MaxIDLen); err != nil {
@@ -135,7 +132,7 @@ func Decode(b []byte, now time.Time, lim Limits) (Event, error) {
 	if e.TS.After(now.Add(lim.MaxFuture)) {
 		return Event{}, derr(ReasonTSFuture, "ts", "more than "+lim.MaxFuture.String()+" ahead")
 	}
-	if err := decodeProps(&e, w.Props, lim.MaxPropLen); err != nil {
+	if err := decodeProps(&e, &w.Props, lim.MaxPropLen); err != nil {
 		return Event{}, err
 	}
 	return e, nil
@@ -158,34 +155,26 @@ func checkID(field, id string, max int) error {
 	return nil
 }
 
-func jsonErr(err error, prefix string) error {
+// jsonErr classifies an encoding/json error: a wrong type inside props is
+// the producer's prop, anything else a malformed event.
+func jsonErr(err error) error {
 	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return derr(ReasonMalformedJSON, prefix+te.Field, "expected "+te.Type.String())
+	if !errors.As(err, &te) {
+		return derr(ReasonMalformedJSON, "", clip(err.Error()))
 	}
-	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
-		f, _ := strconv.Unquote(strings.TrimPrefix(msg, "json: unknown field "))
-		return derr(ReasonMalformedJSON, clip(f), "unknown field")
+	f := te.Field
+	if f == "props" || strings.HasPrefix(f, "props.") {
+		// Props fields are promoted from an embedded struct named Props.
+		if rest, ok := strings.CutPrefix(f, "props.Props."); ok {
+			f = "props." + rest
+		}
+		return derr(ReasonBadProp, f, "expected "+te.Type.String())
 	}
-	return derr(ReasonMalformedJSON, "", clip(err.Error()))
+	return derr(ReasonMalformedJSON, f, "expected "+te.Type.String())
 }
 
-func decodeProps(e *Event, raw json.RawMessage, maxLen int) error {
-	if len(raw) == 0 || string(raw) == "null" {
-		return checkRequired(e)
-	}
-	var wp wireProps
-	if err := json.Unmarshal(raw, &wp); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			f := "props"
-			if te.Field != "" {
-				f += "." + te.Field
-			}
-			return derr(ReasonBadProp, f, "expected "+te.Type.String())
-		}
-		return derr(ReasonMalformedJSON, "props", clip(err.Error()))
-	}
+// decodeProps validates and normalises the decoded props into e.
+func decodeProps(e *Event, wp *wireProps, maxLen int) error {
 	p := &wp.Props
 	for _, f := range [...]struct {
 		name string

@@ -147,3 +147,20 @@ func TestEventRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownKey(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		`{"event_id":1,"LEAD_ID":[1,{"x":"}"}],"ts":null,"props":{"zz":1}}`: "",
+		`{"type":"a\"b","extra":true}`:                                      "extra",
+		`{"props":{},"\u0074s":"x","\u0078":1}`:                             "x",
+		` { "ts" : 1 , "tz" : 2 } `:                                         "tz",
+		`{}`:                                                                "",
+		`null`:                                                              "",
+	} {
+		got, _ := unknownKey([]byte(in))
+		if got != want {
+			t.Errorf("unknownKey(%s) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -20,6 +20,24 @@
 //     the same hash, atomically, so redelivery and replay change nothing.
 //   - The stream consumer, built on top of the store by the ingest role.
 //
+// A lead's state is the Redis hash <prefix>lead:{<lead_id>} (the braces are
+// a Cluster hash tag). Numbers are decimal strings, times Unix milliseconds:
+//
+//	n:<type>             events of each type (n:call_attempted is the attempt count)
+//	n:pv:<page>          views of pricing, product, docs and careers pages
+//	n:sess, s:<hash>     distinct visits (session ids of page views), and one
+//	                     marker field per visit, which makes the count exact,
+//	                     idempotent and order-free; n:sview counts the views
+//	                     that had a session (pages per visit = n:sview/n:sess)
+//	t:<group>, t0:any    latest time per group (any, intent, web, content,
+//	                     email, call), first time of any event; t:intent is
+//	                     the high-intent trigger time
+//	d:<half-life>, d@    decayed engagement sums, at the reference time d@
+//	f:<prop>, f:<prop>@  firmographic, UTM and BANT registers, with their time
+//	src0, src1 (and @)   first- and last-touch source
+//	state, outcome (@)   lifecycle state and last call outcome
+//	_o:<partition>       last Kafka offset applied to this lead per partition
+//
 // Order independence is what makes late and replayed events safe: counts
 // add, times keep a maximum or minimum, strings are last-write-wins by event
 // time (ties broken by value), and decayed sums keep a value together with

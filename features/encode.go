@@ -1,7 +1,6 @@
 package features
 
 import (
-	"math"
 	"slices"
 	"strconv"
 
@@ -12,18 +11,6 @@ import (
 // them, and Lua refuses to unpack more than about 8000 values.
 const maxSlots = 2000
 
-// smallInts are boxed once: boxing an int above 255 allocates, and slots,
-// counts and argument counts are small ints on every call.
-var smallInts = func() []any {
-	v := make([]any, 4096)
-	for i := range v {
-		v[i] = i
-	}
-	return v
-}()
-
-var opCodeArgs = [...]any{"", "i", "x", "n", "d", "w", "o", "u"}
-
 // call is one EVALSHA of one lead: args[lo:hi].
 type call struct {
 	lead   string
@@ -32,7 +19,7 @@ type call struct {
 
 // byteRef is an argument that lives in the encoder's arena. Boxing a
 // pointer does not allocate, and go-redis writes BinaryMarshalers as bulk
-// strings, so numbers and values cost no allocation each.
+// strings, so a call's payload costs no allocation of its own.
 type byteRef struct {
 	e      *encoder
 	lo, hi int32
@@ -47,8 +34,11 @@ type dynSlot struct {
 	slot int32
 }
 
-// encoder turns a batch into the argument lists of apply.lua. It is reused
-// through a pool, so its slices keep their capacity between batches.
+// encoder turns a batch into the EVALSHA calls of apply.lua. Each call has a
+// single argument, a JSON array that the script decodes with cjson in C:
+// far cheaper inside Redis than one argument per number, since Redis would
+// allocate each argument, Lua would intern it, and the script would parse it.
+// The encoder is reused through a pool, so its slices keep their capacity.
 type encoder struct {
 	spec   *Spec
 	sha    any
@@ -57,7 +47,7 @@ type encoder struct {
 	spans  []int32 // ops of batch[i] are ops[spans[i]:spans[i+1]]
 	opSlot []int32 // marker slot of each OpDistinct
 	evSlot []int32 // offset-field slot of each event, by batch position
-	arena  []byte
+	arena  []byte  // all payloads, back to back
 	refs   []byteRef
 	args   []any
 	calls  []call
@@ -87,7 +77,7 @@ func (e *encoder) encode(batch []Applied, s *Store) {
 	sortBatch(e.idx, batch)
 	e.opSlot = slices.Grow(e.opSlot[:0], len(e.ops))[:len(e.ops)]
 	e.evSlot = slices.Grow(e.evSlot[:0], n)[:n]
-	e.refs = slices.Grow(e.refs[:0], 2*len(e.ops)+3*n)
+	e.refs = slices.Grow(e.refs[:0], n)
 	e.arena = e.arena[:0]
 	for lo := 0; lo < n; {
 		lead := batch[e.idx[lo]].Event.LeadID
@@ -100,7 +90,7 @@ func (e *encoder) encode(batch []Applied, s *Store) {
 			end, slots := start, 1
 			for end < hi {
 				i := e.idx[end]
-				est := 1 + 2*int(e.spans[i+1]-e.spans[i])
+				est := 1 + (2+len(e.spec.decay.Fields))*int(e.spans[i+1]-e.spans[i])
 				if end > start && slots+est > maxSlots {
 					break
 				}
@@ -114,16 +104,17 @@ func (e *encoder) encode(batch []Applied, s *Store) {
 	}
 }
 
-// encodeCall appends the EVALSHA of events idx[lo:hi], all of one lead.
+// encodeCall appends the EVALSHA of events idx[lo:hi], all of one lead. Its
+// payload is [trigger slot, [field names], events...], each event being
+// offset-field slot, offset, time, token count, then its update tokens.
 func (e *encoder) encodeCall(batch []Applied, lead, key string, lo, hi int) {
 	if e.gen++; e.gen == 0 {
 		clear(e.stamp)
 		e.gen = 1
 	}
 	e.nf, e.dyn = 0, e.dyn[:0]
-	start := len(e.args)
-	e.args = append(e.args, "evalsha", e.sha, smallInts[1], key, smallInts[1], nil)
-	nfPos := len(e.args) - 1
+	start := len(e.arena)
+	e.arena = append(e.arena, "[1,["...)
 	e.static(e.spec.last[gIntent].id) // slot 1: the trigger time the script returns
 	for _, i := range e.idx[lo:hi] {
 		e.evSlot[i] = e.dynamic(true, uint64(batch[i].Partition))
@@ -131,37 +122,61 @@ func (e *encoder) encodeCall(batch []Applied, lead, key string, lo, hi int) {
 			op := &e.ops[k]
 			e.static(op.id)
 			switch op.Kind {
-			case OpDecay, OpNewer, OpOlder:
+			case OpNewer, OpOlder:
 				e.static(op.id + 1)
+			case OpDecay:
+				for j := range op.Decay.Fields {
+					e.static(op.id + 1 + uint16(j))
+				}
 			case OpDistinct:
 				e.opSlot[k] = e.dynamic(false, op.K)
 			}
 		}
 	}
-	e.args[nfPos] = e.intArg(int64(e.nf))
+	e.arena = append(e.arena, ']')
 	for _, i := range e.idx[lo:hi] {
 		a := &batch[i]
-		e.args = append(e.args, e.intArg(int64(e.evSlot[i])), e.intArg(a.Offset),
-			e.intArg(a.Event.TS.UnixMilli()), nil)
-		nPos := len(e.args) - 1
+		e.int(int64(e.evSlot[i]))
+		e.int(a.Offset)
+		e.int(a.Event.TS.UnixMilli())
+		tokens := 0
 		for k := e.spans[i]; k < e.spans[i+1]; k++ {
-			op := &e.ops[k]
-			e.args = append(e.args, opCodeArgs[op.Kind], smallInts[e.slot[op.id]])
-			switch op.Kind {
-			case OpIncr:
-				e.args = append(e.args, e.floatArg(op.N))
-			case OpDecay:
-				e.args = append(e.args, e.floatArg(op.H), e.floatArg(op.N))
-			case OpNewer, OpOlder:
-				e.args = append(e.args, e.strArg(op.S))
-			case OpDistinct:
-				e.args = append(e.args, smallInts[e.opSlot[k]])
+			tokens += 2 + opExtra[e.ops[k].Kind]
+			if e.ops[k].Kind == OpDecay {
+				tokens += len(e.ops[k].Decay.HalfMs)
 			}
 		}
-		e.args[nPos] = e.intArg(int64(len(e.args) - nPos - 1))
+		e.int(int64(tokens))
+		for k := e.spans[i]; k < e.spans[i+1]; k++ {
+			op := &e.ops[k]
+			e.int(int64(op.Kind))
+			e.int(int64(e.slot[op.id]))
+			switch op.Kind {
+			case OpIncr:
+				e.float(op.N)
+			case OpDecay:
+				e.int(int64(len(op.Decay.HalfMs)))
+				e.float(op.N)
+				for _, h := range op.Decay.HalfMs {
+					e.float(h)
+				}
+			case OpNewer, OpOlder:
+				e.arena = appendJSONString(append(e.arena, ','), op.S)
+			case OpDistinct:
+				e.int(int64(e.opSlot[k]))
+			}
+		}
 	}
-	e.calls = append(e.calls, call{lead: lead, lo: start, hi: len(e.args)})
+	e.arena = append(e.arena, ']')
+	e.refs = append(e.refs, byteRef{e: e, lo: int32(start), hi: int32(len(e.arena))})
+	lo2 := len(e.args)
+	e.args = append(e.args, "evalsha", e.sha, 1, key, &e.refs[len(e.refs)-1])
+	e.calls = append(e.calls, call{lead: lead, lo: lo2, hi: len(e.args)})
 }
+
+// opExtra is the number of tokens after code and slot, per kind.
+// An OpDecay also has one half-life per sum.
+var opExtra = [...]int{OpIncr: 1, OpMax: 0, OpMin: 0, OpDecay: 2, OpNewer: 1, OpOlder: 1, OpDistinct: 1}
 
 // static gives spec field id a slot in the current call, appending its name.
 func (e *encoder) static(id uint16) {
@@ -170,7 +185,8 @@ func (e *encoder) static(id uint16) {
 	}
 	e.nf++
 	e.stamp[id], e.slot[id] = e.gen, e.nf
-	e.args = append(e.args, e.spec.boxed[id])
+	e.comma()
+	e.arena = append(e.arena, e.spec.quoted[id]...)
 }
 
 // dynamic gives an offset field or a member marker a slot in the current call.
@@ -181,46 +197,48 @@ func (e *encoder) dynamic(part bool, key uint64) int32 {
 		}
 	}
 	e.nf++
-	lo := len(e.arena)
+	e.comma()
+	e.arena = append(e.arena, '"')
 	if part {
 		e.arena = strconv.AppendUint(append(e.arena, "_o:"...), key, 10)
 	} else {
 		e.arena = appendMarker(e.arena, key)
 	}
+	e.arena = append(e.arena, '"')
 	e.dyn = append(e.dyn, dynSlot{part: part, key: key, slot: e.nf})
-	e.args = append(e.args, e.ref(lo))
 	return e.nf
 }
 
-// ref returns the arena bytes from lo to the end as an argument.
-func (e *encoder) ref(lo int) any {
-	e.refs = append(e.refs, byteRef{e: e, lo: int32(lo), hi: int32(len(e.arena))})
-	return &e.refs[len(e.refs)-1]
-}
-
-func (e *encoder) intArg(v int64) any {
-	if v >= 0 && v < int64(len(smallInts)) {
-		return smallInts[v]
+// comma separates array elements: none right after an opening bracket.
+func (e *encoder) comma() {
+	if e.arena[len(e.arena)-1] != '[' {
+		e.arena = append(e.arena, ',')
 	}
-	lo := len(e.arena)
-	e.arena = strconv.AppendInt(e.arena, v, 10)
-	return e.ref(lo)
 }
 
-// floatArg writes the shortest decimal that parses back to exactly v.
-func (e *encoder) floatArg(v float64) any {
-	if v >= 0 && v < float64(len(smallInts)) && v == math.Trunc(v) {
-		return smallInts[int(v)]
+func (e *encoder) int(v int64) { e.arena = strconv.AppendInt(append(e.arena, ','), v, 10) }
+
+// float writes the shortest decimal that parses back to exactly v.
+func (e *encoder) float(v float64) {
+	e.arena = strconv.AppendFloat(append(e.arena, ','), v, 'g', -1, 64)
+}
+
+// appendJSONString quotes s for JSON. Decode already replaced control
+// characters and invalid UTF-8, but the store must not trust its input.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		default:
+			b = append(b, c)
+		}
 	}
-	lo := len(e.arena)
-	e.arena = strconv.AppendFloat(e.arena, v, 'g', -1, 64)
-	return e.ref(lo)
-}
-
-func (e *encoder) strArg(s string) any {
-	lo := len(e.arena)
-	e.arena = append(e.arena, s...)
-	return e.ref(lo)
+	return append(b, '"')
 }
 
 // release drops references to the batch so the pooled encoder keeps none alive.

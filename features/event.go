@@ -130,15 +130,19 @@ type Props struct {
 	Status      string  `json:"status,omitempty"`
 }
 
-// wireEvent is the top-level JSON shape; props are decoded in a second pass
-// because unknown props are allowed while unknown top-level fields are not.
+// wireEvent is the JSON shape, decoded in one pass. Unknown props are
+// allowed (producers add tracking fields); unknown top-level fields are not,
+// and topLevelKeys checks those.
 type wireEvent struct {
-	EventID string          `json:"event_id"`
-	LeadID  string          `json:"lead_id"`
-	Type    string          `json:"type"`
-	TS      string          `json:"ts"`
-	Props   json.RawMessage `json:"props"`
+	EventID string    `json:"event_id"`
+	LeadID  string    `json:"lead_id"`
+	Type    string    `json:"type"`
+	TS      string    `json:"ts"`
+	Props   wireProps `json:"props"`
 }
+
+// wireKeys are wireEvent's JSON names, in the order of its fields.
+var wireKeys = [...]string{"event_id", "lead_id", "type", "ts", "props"}
 
 // wireProps mirrors Props with the loosely typed fields kept raw, so that
 // their errors can name the field and reason precisely.

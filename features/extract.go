@@ -99,13 +99,18 @@ func (s *Spec) Extract(st State, now time.Time, nums []float64, cat []string) {
 	sess := get(st, s.sess.name)
 	nums[i] = sess
 	if sess > 0 {
-		nums[i+1] = get(st, s.count[PageViewed].name) / sess
+		nums[i+1] = get(st, s.sview.name) / sess
 	} else {
 		nums[i+1] = 0
 	}
 	i += 2
-	for k, f := range s.decay {
-		nums[i] = decayAt(st, f, s.halfMs[k], nowMs)
+	ref, okRef := num(st, s.decay.Ref)
+	for k, f := range s.decay.Fields {
+		nums[i] = 0
+		if v, ok := num(st, f); ok && okRef {
+			// The sum of w·2^(-(now-t)/h) over events, moved from ref to now.
+			nums[i] = v * math.Pow(2, -(nowMs-ref)/s.decay.HalfMs[k])
+		}
 		i++
 	}
 	recCap := s.cfg.RecencyCap.Seconds()
@@ -135,16 +140,6 @@ func (s *Spec) Extract(st State, now time.Time, nums []float64, cat []string) {
 		}
 		cat[j] = v
 	}
-}
-
-// decayAt evaluates a decayed sum at now: sum of w·2^(-(now-t)/h) over events.
-func decayAt(st State, f field, h, nowMs float64) float64 {
-	v, ok := num(st, f.name)
-	r, okR := num(st, f.ref)
-	if !ok || !okR {
-		return 0
-	}
-	return v * math.Pow(2, -(nowMs-r)/h)
 }
 
 // Named returns the feature vector as name → value, for the HTTP API.

@@ -14,30 +14,37 @@ type State map[string]string
 // update of the same lead, so the state does not depend on arrival order.
 type OpKind uint8
 
-// Update kinds; the letter is the kind's code in the Redis script.
+// Update kinds; the value is also the kind's code in apply.lua.
 const (
-	OpIncr     OpKind = iota + 1 // i: Field += N (counts)
-	OpMax                        // x: Field = max(Field, T) (latest time)
-	OpMin                        // n: Field = min(Field, T) (first time)
-	OpDecay                      // d: decayed sum Field with reference time Ref, weight N, half-life H
-	OpNewer                      // w: register Field = S if (T, S) > (Ref, Field): last write wins
-	OpOlder                      // o: register Field = S if T < Ref, or T == Ref and S > Field: first write wins
-	OpDistinct                   // u: Field += 1 unless marker field MarkerField(K) exists; then set it
+	OpIncr     OpKind = iota + 1 // Field += N (counts)
+	OpMax                        // Field = max(Field, T) (latest time)
+	OpMin                        // Field = min(Field, T) (first time)
+	OpDecay                      // decayed sums of Decay with weight N; Field and Ref are Decay's first sum and reference
+	OpNewer                      // register Field = S if (T, S) > (Ref, Field): last write wins
+	OpOlder                      // register Field = S if T < Ref, or T == Ref and S > Field: first write wins
+	OpDistinct                   // Field += 1 unless marker field MarkerField(K) exists; then set it
 )
-
-var opCodes = [...]string{"", "i", "x", "n", "d", "w", "o", "u"}
 
 // Op is one state update compiled from an event. Times are Unix milliseconds.
 type Op struct {
 	Kind  OpKind
-	Field string  // hash field updated
-	Ref   string  // companion time field of OpDecay, OpNewer and OpOlder
-	T     int64   // event time, Unix ms
-	N     float64 // increment (OpIncr) or weight (OpDecay)
-	H     float64 // half-life in ms (OpDecay)
-	S     string  // value (OpNewer, OpOlder)
-	K     uint64  // member hash (OpDistinct)
-	id    uint16  // index of Field in the spec's field table
+	Field string      // hash field updated
+	Ref   string      // companion time field of OpDecay, OpNewer and OpOlder
+	T     int64       // event time, Unix ms
+	N     float64     // increment (OpIncr) or weight (OpDecay)
+	Decay *DecayGroup // the sums an OpDecay updates
+	S     string      // value (OpNewer, OpOlder)
+	K     uint64      // member hash (OpDistinct)
+	id    uint16      // index of Field in the spec's field table
+}
+
+// DecayGroup is a set of exponentially decayed sums, one per half-life,
+// sharing one reference time: every weighted event updates all of them, so
+// one reference serves all and saves Redis a field per half-life.
+type DecayGroup struct {
+	Fields []string  // the sums, at the reference time
+	HalfMs []float64 // half-lives in ms, one per field
+	Ref    string    // reference time, Unix ms: the latest weighted event
 }
 
 // MarkerField names the hash field that records member k of an OpDistinct.
@@ -79,18 +86,25 @@ func foldOp(st State, op *Op) {
 			st[op.Field] = fmtNum(t)
 		}
 	case OpDecay:
-		v, okV := num(st, op.Field)
-		r, okR := num(st, op.Ref)
-		switch {
-		case !okV || !okR:
-			v, r = op.N, t
-		case t <= r: // a late event: decay it to the reference time and add
-			v += op.N * math.Pow(2, -(r-t)/op.H)
-		default: // a newer event: move the reference forward
-			v = v*math.Pow(2, -(t-r)/op.H) + op.N
-			r = t
+		// Late events (t <= ref) are decayed to ref and added; newer ones
+		// move ref forward. Either way each sum stays sum(w·2^(-(ref-t)/h)).
+		d := op.Decay
+		r, ok := num(st, d.Ref)
+		for j, f := range d.Fields {
+			v, _ := num(st, f)
+			switch {
+			case !ok:
+				v = op.N
+			case t <= r:
+				v += op.N * math.Pow(2, -(r-t)/d.HalfMs[j])
+			default:
+				v = v*math.Pow(2, -(t-r)/d.HalfMs[j]) + op.N
+			}
+			st[f] = fmtNum(v)
 		}
-		st[op.Field], st[op.Ref] = fmtNum(v), fmtNum(r)
+		if !ok || t > r {
+			st[d.Ref] = fmtNum(t)
+		}
 	case OpNewer, OpOlder:
 		ct, ok := num(st, op.Ref)
 		cur := st[op.Field]
@@ -153,5 +167,12 @@ func num(st State, f string) (float64, bool) {
 	return x, err == nil
 }
 
-// fmtNum matches the script's string.format('%.17g', v): exact round trip.
-func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', 17, 64) }
+// fmtNum writes v so that it parses back exactly, like Redis writing a Lua
+// number: integers in plain digits, others as the shortest exact decimal
+// (Redis may choose another exact spelling; readers parse, never compare text).
+func fmtNum(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e17 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}

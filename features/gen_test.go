@@ -15,11 +15,40 @@ var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // seconds over ten days) so that equal timestamps, the hard case for
 // last-write-wins registers, happen often.
 func genEvent(r *rand.Rand, lead string, i int) Event {
-	types := Types()
+	return genEventOf(r, lead, i, Type(1+r.IntN(int(numTypes)-1)))
+}
+
+// webMix weighs types like a B2B tracking stream: mostly page views and
+// email opens, few lead records, forms and calls (per mille).
+var webMix = []struct {
+	t Type
+	w int
+}{
+	{PageViewed, 450}, {EmailOpened, 200}, {EmailClicked, 80}, {ContentDownloaded, 40},
+	{WebinarRegistered, 20}, {WebinarAttended, 10}, {FormSubmitted, 30}, {DemoRequested, 10},
+	{ContactSales, 10}, {CallbackRequested, 5}, {EmailReplied, 10}, {EmailBounced, 10},
+	{Unsubscribed, 5}, {CallAttempted, 50}, {CallOutcome, 40}, {StatusChanged, 10},
+	{LeadCreated, 10}, {LeadUpdated, 10},
+}
+
+// genWebEvent returns a random valid event of lead drawn from webMix.
+func genWebEvent(r *rand.Rand, lead string, i int) Event {
+	n := r.IntN(1000)
+	for _, m := range webMix {
+		if n < m.w {
+			return genEventOf(r, lead, i, m.t)
+		}
+		n -= m.w
+	}
+	return genEventOf(r, lead, i, PageViewed)
+}
+
+// genEventOf returns a random valid event of lead and type ty.
+func genEventOf(r *rand.Rand, lead string, i int, ty Type) Event {
 	e := Event{
 		EventID: fmt.Sprintf("%s-e%d-%d", lead, i, r.Uint32()),
 		LeadID:  lead,
-		Type:    types[r.IntN(len(types))],
+		Type:    ty,
 		TS:      testNow.Add(-time.Duration(r.IntN(20*86400/10)) * 5 * time.Second),
 	}
 	pick := func(vs ...string) string { return vs[r.IntN(len(vs))] }

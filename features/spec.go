@@ -2,14 +2,15 @@ package features
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Config parameterises a Spec. Zero fields take the defaults of DefaultConfig.
+// SpecConfig parameterises a Spec. Zero fields take the defaults of DefaultSpecConfig.
 // Changing anything here changes features: give it a new Version.
-type Config struct {
+type SpecConfig struct {
 	Version       string           // feature-spec version recorded with every model, e.g. "fs-1"
 	HighIntent    []Type           // types whose latest time is the queue's trigger time
 	HalfLives     []time.Duration  // half-lives of the decayed engagement sums
@@ -19,9 +20,9 @@ type Config struct {
 	AgeCap        time.Duration    // age_s saturates here
 }
 
-// DefaultConfig returns spec fs-1.
-func DefaultConfig() Config {
-	return Config{
+// DefaultSpecConfig returns the configuration of spec fs-1.
+func DefaultSpecConfig() SpecConfig {
+	return SpecConfig{
 		Version:    "fs-1",
 		HighIntent: []Type{FormSubmitted, DemoRequested, ContactSales, CallbackRequested, EmailReplied},
 		HalfLives:  []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.Hour},
@@ -77,16 +78,17 @@ type firmo struct {
 type Spec struct {
 	Version string
 
-	cfg      Config
+	cfg      SpecConfig
 	fields   []string // every static field by id
-	boxed    []any    // fields boxed once, so the store's hot path does not allocate
+	quoted   []string // fields as JSON strings, for the store's payloads
 	count    [numTypes]field
 	pv       [len(pageCats)]field
-	sess     field
+	sess     field // distinct sessions (visits)
+	sview    field // page views that carry a session id
 	last     [numGroups]field
 	first    field
-	decay    []field
-	halfMs   []float64
+	decay    DecayGroup
+	decayID  uint16 // id of decay.Fields[0]; the sums and then the reference follow
 	weight   [numTypes]float64
 	intent   [numTypes]bool
 	firmos   []firmo
@@ -99,9 +101,9 @@ type Spec struct {
 	cats     []catFeature
 }
 
-// DefaultSpec returns the spec built from DefaultConfig.
+// DefaultSpec returns spec fs-1, built from DefaultSpecConfig.
 func DefaultSpec() *Spec {
-	s, err := NewSpec(DefaultConfig())
+	s, err := NewSpec(DefaultSpecConfig())
 	if err != nil {
 		panic(err) // the default config is a constant; a failure is a programming error
 	}
@@ -109,8 +111,8 @@ func DefaultSpec() *Spec {
 }
 
 // NewSpec validates c and compiles it.
-func NewSpec(c Config) (*Spec, error) {
-	d := DefaultConfig()
+func NewSpec(c SpecConfig) (*Spec, error) {
+	d := DefaultSpecConfig()
 	if c.Version == "" {
 		c.Version = d.Version
 	}
@@ -143,7 +145,13 @@ func NewSpec(c Config) (*Spec, error) {
 		if t == TypeUnknown || t >= numTypes {
 			return nil, fmt.Errorf("features: spec %s: weight for invalid type %d", c.Version, t)
 		}
+		if math.IsNaN(w) || math.IsInf(w, 0) {
+			return nil, fmt.Errorf("features: spec %s: weight of %s is not finite", c.Version, t)
+		}
 		s.weight[t] = w
+	}
+	if math.IsNaN(c.PricingWeight) || math.IsInf(c.PricingWeight, 0) {
+		return nil, fmt.Errorf("features: spec %s: pricing weight is not finite", c.Version)
 	}
 	for t := LeadCreated; t < numTypes; t++ {
 		s.count[t] = s.add("n:"+t.String(), false)
@@ -151,21 +159,26 @@ func NewSpec(c Config) (*Spec, error) {
 	for i, c := range pageCats {
 		s.pv[i] = s.add("n:pv:"+c, false)
 	}
-	s.sess = s.add("n:sess", false)
+	s.sess, s.sview = s.add("n:sess", false), s.add("n:sview", false)
 	for g := range s.last {
 		s.last[g] = s.add("t:"+groupNames[g], false)
 	}
 	s.first = s.add("t0:any", false)
 	seen := map[string]bool{}
+	s.decayID = uint16(len(s.fields))
 	for _, h := range c.HalfLives {
 		n := durName(h)
 		if h <= 0 || seen[n] {
 			return nil, fmt.Errorf("features: spec %s: half-life %v is not positive or repeats", c.Version, h)
 		}
 		seen[n] = true
-		s.decay = append(s.decay, s.add("d:"+n, true))
-		s.halfMs = append(s.halfMs, float64(h.Milliseconds()))
+		s.decay.Fields = append(s.decay.Fields, s.add("d:"+n, false).name)
+		s.decay.HalfMs = append(s.decay.HalfMs, float64(h.Milliseconds()))
 	}
+	if len(s.decay.Fields) == 0 {
+		return nil, fmt.Errorf("features: spec %s: no half-lives", c.Version)
+	}
+	s.decay.Ref = s.add("d@", false).name
 	for _, f := range firmoProps {
 		s.firmos = append(s.firmos, firmo{f: s.add("f:"+f.name, true), norm: f.norm})
 	}
@@ -178,11 +191,11 @@ func NewSpec(c Config) (*Spec, error) {
 func (s *Spec) add(name string, pair bool) field {
 	f := field{name: name, id: uint16(len(s.fields))}
 	s.fields = append(s.fields, name)
-	s.boxed = append(s.boxed, name)
+	s.quoted = append(s.quoted, strconv.Quote(name))
 	if pair {
 		f.ref = name + "@"
 		s.fields = append(s.fields, f.ref)
-		s.boxed = append(s.boxed, f.ref)
+		s.quoted = append(s.quoted, strconv.Quote(f.ref))
 	}
 	return f
 }
@@ -258,7 +271,7 @@ func firmoValue(p *Props, i int) string {
 }
 
 // Config returns the configuration s was built from.
-func (s *Spec) Config() Config { return s.cfg }
+func (s *Spec) Config() SpecConfig { return s.cfg }
 
 // Compile appends to dst the state updates of e and returns the extended
 // slice. It allocates only to normalise firmographic strings.
@@ -285,17 +298,16 @@ func (s *Spec) Compile(e Event, dst []Op) []Op {
 				w = s.cfg.PricingWeight
 			}
 		}
-		// A view without a session is a visit of its own; event_id keeps that idempotent.
-		k := hash64(hashSeed, p.SessionID)
-		if p.SessionID == "" {
-			k = hash64(hash64(hashSeed, "e:"), e.EventID)
+		// Visits are distinct session ids. Views without one count as views
+		// only: a marker field per such view would grow the hash without bound.
+		if p.SessionID != "" {
+			dst = append(dst, Op{Kind: OpIncr, Field: s.sview.name, T: t, N: 1, id: s.sview.id},
+				Op{Kind: OpDistinct, Field: s.sess.name, T: t, K: hash64(hashSeed, p.SessionID), id: s.sess.id})
 		}
-		dst = append(dst, Op{Kind: OpDistinct, Field: s.sess.name, T: t, K: k, id: s.sess.id})
 	}
 	if w != 0 {
-		for i, f := range s.decay {
-			dst = append(dst, Op{Kind: OpDecay, Field: f.name, Ref: f.ref, T: t, N: w, H: s.halfMs[i], id: f.id})
-		}
+		dst = append(dst, Op{Kind: OpDecay, Field: s.decay.Fields[0], Ref: s.decay.Ref, T: t, N: w,
+			Decay: &s.decay, id: s.decayID})
 	}
 	if src := touchSource(p); src != "" {
 		dst = append(dst, s.setOp(OpOlder, s.src0, t, src), s.setOp(OpNewer, s.src1, t, src))

@@ -148,7 +148,7 @@ func TestHelpers(t *testing.T) {
 	named := s.Named(st, testNow)
 	for name, want := range map[string]any{
 		"seniority": "vp", "source_first": "website", "industry": "financial_services",
-		"n_pv_pricing": 1.0, "n_pv_docs": 1.0, "sessions": 2.0, "pages_per_visit": 1.5,
+		"n_pv_pricing": 1.0, "n_pv_docs": 1.0, "sessions": 1.0, "pages_per_visit": 2.0, "n_page_viewed": 3.0,
 		"since_intent_s": 90.0, "since_call_s": 0.0, "since_email_s": 30 * 86400.0, "age_s": 3600.0,
 		"state": "new", "country": "",
 	} {
@@ -210,7 +210,7 @@ func TestVocabularies(t *testing.T) {
 
 func TestNewSpecRejects(t *testing.T) {
 	t.Parallel()
-	for name, c := range map[string]Config{
+	for name, c := range map[string]SpecConfig{
 		"bad intent type": {HighIntent: []Type{numTypes}},
 		"zero half-life":  {HalfLives: []time.Duration{0}},
 		"dup half-life":   {HalfLives: []time.Duration{time.Hour, 60 * time.Minute}},

@@ -165,7 +165,12 @@ func parseReply(c *redis.Cmd) (changed bool, trig time.Time, err error) {
 	}
 	n, _ := v[0].(int64)
 	if len(v) > 1 {
-		if ts, ok := v[1].(string); ok {
+		// A time the script set is a Lua number (an integer reply); one it
+		// only read is the stored string.
+		switch ts := v[1].(type) {
+		case int64:
+			trig = time.UnixMilli(ts).UTC()
+		case string:
 			if ms, err := strconv.ParseFloat(ts, 64); err == nil {
 				trig = time.UnixMilli(int64(ms)).UTC()
 			}

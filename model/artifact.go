@@ -103,6 +103,11 @@ func (a *Artifact) Validate() error {
 	if n == 0 {
 		return bad("no weights")
 	}
+	for i, w := range a.Weights {
+		if math.IsNaN(w) || math.IsInf(w, 0) {
+			return bad("weight %d is %v", i, w)
+		}
+	}
 	in := func(i int) bool { return i > 0 && i < n }
 	for i, e := range a.Encoder.Num {
 		if e.Name != a.Schema.Num[i] {

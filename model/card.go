@@ -22,6 +22,9 @@ type Card struct {
 	// own Predict agreed; a card exists only when they all did.
 	Parity  Parity  `json:"parity"`
 	Metrics Metrics `json:"metrics"` // on the holdout (test) split
+	// Holdout fingerprints the holdout rows (values and labels) Metrics were
+	// computed on: the registry compares two models' AUC only on one holdout.
+	Holdout string `json:"holdout,omitempty"`
 }
 
 // Window is the time range of the training rows.

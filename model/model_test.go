@@ -147,7 +147,8 @@ func TestPriorRates(t *testing.T) {
 		t.Errorf("version %q kind %q", s.Version(), s.Kind())
 	}
 	var sum float64
-	for src, rate := range PriorRates {
+	for _, src := range priorOrder {
+		rate := PriorRate(src)
 		sum += rate
 		if got := s.Score(nil, []string{src}); math.Abs(got-rate) > 1e-12 {
 			t.Errorf("prior(%s) = %v, want %v", src, got, rate)
@@ -156,14 +157,17 @@ func TestPriorRates(t *testing.T) {
 	if got := s.Score(nil, []string{""}); math.Abs(got-PriorAverage) > 1e-12 {
 		t.Errorf("prior(missing) = %v, want %v", got, PriorAverage)
 	}
-	if avg := sum / float64(len(PriorRates)); math.Abs(avg-PriorAverage) > 0.005 {
+	if len(priorOrder) != len(priorRates) {
+		t.Errorf("priorOrder has %d sources, the table %d", len(priorOrder), len(priorRates))
+	}
+	if avg := sum / float64(len(priorOrder)); math.Abs(avg-PriorAverage) > 0.005 {
 		t.Errorf("mean rate %v, want about %v", avg, PriorAverage)
 	}
 	if s.Score(nil, []string{"website"}) <= s.Score(nil, []string{"email"}) {
 		t.Error("website must outrank email campaigns")
 	}
 	r := s.Explain(nil, []string{"referral"}, nil)
-	if len(r) != 1 || r[0].Feature != "source=referral" || r[0].Impact <= 0 {
+	if len(r) != 1 || r[0].Feature != "source_first=referral" || r[0].Impact <= 0 {
 		t.Errorf("Explain = %+v", r)
 	}
 }
@@ -203,6 +207,7 @@ func TestValidateRejects(t *testing.T) {
 		{"zero std", func(a *Artifact) { a.Encoder.Num[0].Std = 0 }},
 		{"shift not above clip", func(a *Artifact) { a.Encoder.Num[0].Shift = 3 }},
 		{"vocab past weights", func(a *Artifact) { a.Encoder.Cat[1].Offset = 8 + 1 }},
+		{"NaN weight", func(a *Artifact) { a.Weights[2] = math.NaN() }},
 		{"unknown calibration", func(a *Artifact) { a.Calibration.Method = "magic" }},
 		{"isotonic not ascending", func(a *Artifact) {
 			a.Calibration = Calibration{Method: CalIsotonic, X: []float64{1, 0}, Y: []float64{0, 1}}

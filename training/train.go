@@ -2,8 +2,11 @@ package training
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"math"
 	"slices"
 	"time"
 
@@ -101,7 +104,7 @@ func Train(ctx context.Context, ds *Dataset, opts Options, progress Progress) (*
 	start := o.Now()
 	fitRows, calRows, testRows := split(ds.Len(), o.TestEvery, o.CalEvery)
 	card := &model.Card{
-		Kind: model.KindLogReg, SpecVersion: o.SpecVersion, Schema: ds.Schema, Source: o.Source,
+		Kind: model.KindLogReg, SpecVersion: o.SpecVersion, Source: o.Source,
 		CreatedAt: start.UTC(),
 		Rows: model.Rows{
 			Total: ds.Len(),
@@ -109,31 +112,28 @@ func Train(ctx context.Context, ds *Dataset, opts Options, progress Progress) (*
 			Calibration: len(calRows), CalibrationPositives: ds.positives(calRows),
 			Test: len(testRows), TestPositives: ds.positives(testRows),
 		},
+		Holdout: fingerprint(ds, testRows),
 	}
-	for name, n := range map[string][2]int{
-		"training":    {card.Rows.Train, card.Rows.TrainPositives},
-		"calibration": {card.Rows.Calibration, card.Rows.CalibrationPositives},
-		"test":        {card.Rows.Test, card.Rows.TestPositives},
-	} {
-		if n[1] == 0 || n[1] == n[0] {
-			return nil, nil, fmt.Errorf("training: the %s split has %d rows, %d positive: it needs both classes", name, n[0], n[1])
-		}
+	if err := checkSplits(card.Rows); err != nil {
+		return nil, nil, err
 	}
 
 	best, err := selectModel(ctx, ds, fitRows, calRows, o, card, progress)
 	if err != nil {
 		return nil, nil, err
 	}
+	schema := model.Schema{Num: slices.Clone(ds.Schema.Num), Cat: slices.Clone(ds.Schema.Cat)}
 	a := &model.Artifact{
-		Version: cmpOr(o.Version, "logreg-"+start.UTC().Format("20060102T150405Z")),
+		// Time for humans, a weight hash so that two fits in one second differ.
+		Version: cmpOr(o.Version, fmt.Sprintf("logreg-%s-%s", start.UTC().Format("20060102T150405Z"), weightHash(best.lr.w))),
 		Kind:    model.KindLogReg,
-		Schema:  ds.Schema,
+		Schema:  schema,
 		Encoder: best.enc,
 		Weights: best.lr.w,
 		// Identity until calibrated: parity only needs margins.
 		Calibration: model.Calibration{Method: model.CalPlatt, A: 1},
 	}
-	card.Version = a.Version
+	card.Version, card.Schema = a.Version, schema
 	s, err := model.Compile(a)
 	if err != nil {
 		return nil, nil, err
@@ -158,19 +158,51 @@ func Train(ctx context.Context, ds *Dataset, opts Options, progress Progress) (*
 	progress("calibrate", 1)
 
 	progress("evaluate", 0)
-	p := make([]float64, len(testRows))
-	num, cat := make([]float64, len(ds.Num)), make([]string, len(ds.Cat))
-	testY := make([]bool, len(testRows))
-	for k, i := range testRows {
-		ds.Row(i, num, cat)
-		p[k], testY[k] = s.Score(num, cat), ds.Label[i]
-	}
-	card.Metrics = Evaluate(p, testY)
+	card.Metrics = evaluateRows(ds, testRows, s)
 	card.Params = model.Params{Solver: "golearn liblinear L2R_LR", C: best.c, Bins: best.bins,
 		Calibration: a.Calibration.Method, CalibrationCV: cv, Inputs: len(a.Weights)}
 	card.TrainingSeconds = o.Now().Sub(start).Seconds()
 	progress("evaluate", 1)
 	return a, card, nil
+}
+
+// checkSplits insists on both classes in every split: without them there
+// is nothing to fit, calibrate or rank.
+func checkSplits(r model.Rows) error {
+	for _, c := range []struct {
+		name     string
+		rows, ps int
+	}{
+		{"training", r.Train, r.TrainPositives},
+		{"calibration", r.Calibration, r.CalibrationPositives},
+		{"test", r.Test, r.TestPositives},
+	} {
+		if c.ps == 0 || c.ps == c.rows {
+			return fmt.Errorf("training: the %s split has %d rows, %d positive: it needs both classes", c.name, c.rows, c.ps)
+		}
+	}
+	return nil
+}
+
+// evaluateRows scores rows with the served scorer and evaluates the result.
+func evaluateRows(ds *Dataset, rows []int, s *model.Scorer) model.Metrics {
+	p, y := make([]float64, len(rows)), make([]bool, len(rows))
+	num, cat := make([]float64, len(ds.Num)), make([]string, len(ds.Cat))
+	for k, i := range rows {
+		ds.Row(i, num, cat)
+		p[k], y[k] = s.Score(num, cat), ds.Label[i]
+	}
+	return Evaluate(p, y)
+}
+
+func weightHash(w []float64) string {
+	h := fnv.New32a()
+	var b [8]byte
+	for _, v := range w {
+		binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
+		h.Write(b[:])
+	}
+	return fmt.Sprintf("%08x", h.Sum32())[:6]
 }
 
 // split assigns row i to test when i%testEvery == testEvery-1, and of the

@@ -180,3 +180,34 @@ func TestBankMarketing(t *testing.T) {
 		t.Errorf("test split %d rows, %d positive; want 8237 and 935", card.Rows.Test, card.Rows.TestPositives)
 	}
 }
+
+// TestParityCatchesADriftedScorer fits a real golearn model and checks that
+// a scorer whose weights differ from golearn's fails the parity check.
+func TestParityCatchesADriftedScorer(t *testing.T) {
+	t.Parallel()
+	ds, _ := synth(3000, 4)
+	fit, _, test := split(ds.Len(), 5, 5)
+	enc := fitEncoder(ds, fit, encoderOptions{clip: 5, bins: 10, maxVocab: 100, minCount: 1})
+	x, y := encodeRows(ds, fit, &enc)
+	lr, err := fitLogReg(x, y, 1, 0.001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &model.Artifact{Version: "p", Kind: model.KindLogReg, Schema: ds.Schema, Encoder: enc,
+		Weights: slices.Clone(lr.w), Calibration: model.Calibration{Method: model.CalPlatt, A: 1}}
+	s, err := model.Compile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if par, err := checkParity(ds, test, &enc, s, lr); err != nil || par.Agree != len(test) {
+		t.Fatalf("exact weights: parity %+v, %v", par, err)
+	}
+	a.Weights[0] += 1 // shift the intercept: many predictions flip
+	s, err = model.Compile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if par, err := checkParity(ds, test, &enc, s, lr); !errors.Is(err, ErrParity) || par.Agree == par.Rows {
+		t.Errorf("drifted weights: parity %+v, err %v; want ErrParity", par, err)
+	}
+}

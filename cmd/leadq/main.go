@@ -21,6 +21,7 @@ const usage = `leadq — real-time lead prioritization
 
 Usage:
   leadq serve [flags]       run the API, the Kafka consumer and the trainer (--roles picks a subset)
+  leadq replay --yes        rebuild the feature store from the Kafka log (stop the consumers first)
   leadq train [flags]       train and evaluate a model on a CSV of historical leads
   leadq version             print the version
 
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], os.LookupEnv, stdout, stderr)
+	case "replay":
+		return runReplay(ctx, args[1:], os.LookupEnv, stdout, stderr)
 	case "train":
 		return runTrain(ctx, args[1:], stdout, stderr)
 	case "version", "--version":

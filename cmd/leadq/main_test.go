@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 
 	"github.com/leadq/leadq/internal/testenv"
 )
@@ -29,9 +33,15 @@ func serve(t *testing.T, env map[string]string) (string, func() error) {
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
+	logs := &syncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("leadq's log:\n%s", logs.String())
+		}
+	})
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	go func() {
-		done <- runServe(ctx, []string{"--http-addr", addr, "--shutdown-timeout", "5s"}, lookup, io.Discard, io.Discard)
+		done <- runServe(ctx, []string{"--http-addr", addr, "--shutdown-timeout", "5s"}, lookup, io.Discard, logs)
 	}()
 	base := "http://" + addr
 	deadline := time.Now().Add(60 * time.Second)
@@ -104,11 +114,51 @@ func TestServeRealServers(t *testing.T) {
 		"LEADQ_DLQ_TOPIC":     "dlq" + u,
 		"LEADQ_GROUP_ID":      "g" + u,
 		"LEADQ_KEY_PREFIX":    "t" + u + ":",
+		"LEADQ_API_KEYS":      "dialer:dialer-secret,ingest:ingest-secret,admin:admin-secret",
 	}
 	base, stop := serve(t, env)
 	if code, _, body := get(t, base+"/readyz"); code != 200 {
 		t.Fatalf("readyz %d: %s", code, body)
 	}
+
+	// An event produced to the real topic shows in the lead's features.
+	w := testenv.Writer(t, testenv.KafkaBrokers(t), env["LEADQ_TOPIC"])
+	sent := time.Now()
+	if err := w.WriteMessages(t.Context(), kafka.Message{Key: []byte("lead-1"), Value: []byte(demoEvent("lead-1"))}); err != nil {
+		t.Fatal(err)
+	}
+	waitTriggered(t, base, "lead-1", sent)
+
+	// So does one posted to POST /v1/events.
+	sent = time.Now()
+	code, body := do(t, "POST", base+"/v1/events", "ingest-secret", `{"events":[`+demoEvent("lead-2")+`]}`)
+	if code != 202 || !strings.Contains(body, `"accepted":1`) {
+		t.Fatalf("POST /v1/events: %d %s", code, body)
+	}
+	waitTriggered(t, base, "lead-2", sent)
+
+	// The model registry starts on the prior; nothing to roll back; a retrain
+	// without labelled rows trains nothing and says why.
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		want         string
+	}{
+		{"GET", "/v1/model", 200, `"version":"prior"`},
+		{"GET", "/v1/model/versions", 200, `"versions":[]`},
+		{"POST", "/v1/model/rollback", 409, `no promoted model`},
+		{"POST", "/v1/model/retrain", 200, `"trained":false`},
+		{"GET", "/v1/model", 200, `"version":"prior"`},
+	} {
+		code, body := do(t, tc.method, base+tc.path, "admin-secret", "")
+		if code != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s: %d %s, want %d with %s", tc.method, tc.path, code, body, tc.status, tc.want)
+		}
+	}
+	if code, _ := do(t, "POST", base+"/v1/model/rollback", "dialer-secret", ""); code != 403 {
+		t.Errorf("rollback with a dialer key: %d, want 403", code)
+	}
+
 	if err := stop(); err != nil {
 		t.Fatalf("graceful shutdown: %v", err)
 	}
@@ -125,10 +175,72 @@ func TestBadConfigStopsStartup(t *testing.T) {
 		{[]string{"serve", "--roles", "api,cron"}, "LEADQ_ROLES"},
 		{[]string{"serve", "--retrain-interval", "-1h"}, "LEADQ_RETRAIN_INTERVAL"},
 		{[]string{"bogus"}, "unknown command"},
+		{[]string{"replay", "--yes"}, "replay needs LEADQ_REDIS_URL"},
+		{[]string{"replay", "--redis-url", "redis://localhost:1", "--kafka-brokers", "localhost:1"}, "run again with --yes"},
+		{[]string{"replay", "--from", "yesterday"}, "--from"},
 	} {
 		err := run(t.Context(), tc.args, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: want error naming %s, got %v", tc.args, tc.want, err)
 		}
+	}
+}
+
+// syncBuffer collects the server's log for printing when a test fails.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func demoEvent(lead string) string {
+	return `{"event_id":"e-` + lead + `","lead_id":"` + lead + `","type":"demo_requested","ts":"` + time.Now().UTC().Format(time.RFC3339Nano) + `","props":{"company":"Acme","source":"website"}}`
+}
+
+func do(t *testing.T, method, url, key, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// waitTriggered polls GET /v1/leads/{id} until the lead has a trigger time.
+func waitTriggered(t *testing.T, base, lead string, sent time.Time) {
+	t.Helper()
+	for {
+		code, body := do(t, "GET", base+"/v1/leads/"+lead, "dialer-secret", "")
+		var v struct {
+			TriggerAt *time.Time `json:"trigger_at"`
+		}
+		_ = json.Unmarshal([]byte(body), &v)
+		if code == 200 && v.TriggerAt != nil {
+			t.Logf("%s visible in GET /v1/leads after %s", lead, time.Since(sent))
+			return
+		}
+		if time.Since(sent) > 30*time.Second {
+			t.Fatalf("%s not applied within 30s (last answer %d %s)", lead, code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

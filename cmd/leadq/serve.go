@@ -6,14 +6,19 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/leadq/leadq/api"
+	"github.com/leadq/leadq/features"
 	"github.com/leadq/leadq/internal/backend"
 	"github.com/leadq/leadq/internal/config"
+	"github.com/leadq/leadq/model"
+	"github.com/leadq/leadq/training"
 )
 
 // runServe runs the configured roles until ctx ends, then drains them.
@@ -34,12 +39,54 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	spec := features.DefaultSpec()
+	store := features.NewStore(b.Redis, cfg.KeyPrefix, spec)
+	live := model.NewLive(spec)
+	registry := model.NewRegistry(b.Redis, cfg.KeyPrefix)
+	snapshots, err := training.NewSnapshots(b.Redis, spec, training.SnapshotConfig{Prefix: cfg.KeyPrefix})
+	if err != nil {
+		return err
+	}
+	trainer, err := training.NewTrainer(training.TrainerConfig{
+		Snapshots: snapshots, Registry: registry, Redis: b.Redis, Prefix: cfg.KeyPrefix,
+		Interval: cfg.RetrainInterval, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+
 	g, ctx := errgroup.WithContext(ctx)
+	// Every role scores, so every process follows the registry's champion.
+	g.Go(func() error {
+		return registry.Watch(ctx, live, model.WatchOptions{Log: log, OnSwap: func(m *model.Served) {
+			log.Info("model swapped in", "version", m.Version)
+		}})
+	})
 	if cfg.Has(config.RoleAPI) {
+		keys, _ := config.ParseAPIKeys(cfg.APIKeys) // validated by config.Parse
+		if len(keys) == 0 {
+			log.Warn("no API keys configured (LEADQ_API_KEYS): every /v1 route answers 401")
+		}
+		events := &kafka.Writer{
+			Addr:         kafka.TCP(b.Brokers...),
+			Topic:        cfg.Topic,
+			Balancer:     &kafka.Murmur2Balancer{}, // the partitioner of Java producers: one lead, one partition
+			RequiredAcks: kafka.RequireAll,
+			BatchTimeout: 2 * time.Millisecond, // the 1 s default would hold every request a second
+			Transport:    &kafka.Transport{},
+		}
+		defer events.Close()
 		srv := api.New(api.Config{
-			BodyLimit: cfg.BodyLimit,
-			Registry:  reg,
-			Log:       log,
+			BodyLimit:     cfg.BodyLimit,
+			Registry:      reg,
+			Log:           log,
+			APIKeys:       keys,
+			Features:      store,
+			Events:        events,
+			Live:          live,
+			Models:        registry,
+			Retrain:       trainer.RetrainNow,
+			MaxEventBatch: cfg.MaxEventBatch,
 			Checks: []api.Checker{
 				{Name: "redis", Check: b.CheckRedis},
 				{Name: "kafka", Check: b.CheckKafka},
@@ -52,10 +99,29 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 		})
 	}
 	if cfg.Has(config.RoleConsumer) {
-		log.Warn("role consumer: not built yet (issue 3); events on the topic are not applied")
+		cons, err := features.NewConsumer(features.ConsumerConfig{
+			Brokers:    b.Brokers,
+			Topic:      cfg.Topic,
+			DLQTopic:   cfg.DLQTopic,
+			GroupID:    cfg.GroupID,
+			BatchSize:  cfg.BatchSize,
+			BatchWait:  cfg.BatchWait,
+			Log:        log,
+			Registerer: reg,
+		}, store)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error {
+			log.Info("consumer started", "topic", cfg.Topic, "group", cfg.GroupID)
+			return cons.Run(ctx)
+		})
 	}
 	if cfg.Has(config.RoleTrainer) {
-		log.Warn("role trainer: not built yet (issue 4); the model is not retrained")
+		g.Go(func() error {
+			log.Info("trainer started", "interval", cfg.RetrainInterval)
+			return trainer.Run(ctx)
+		})
 	}
 	err = g.Wait()
 	log.Info("leadq stopped", "err", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/leadq/leadq/features"
 	"github.com/leadq/leadq/internal/config"
+	"github.com/leadq/leadq/model"
 	"github.com/leadq/leadq/training"
 )
 
@@ -20,6 +25,12 @@ import (
 // evaluates a model on a CSV of historical leads, reports progress on
 // stderr and prints the model card as JSON on stdout.
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return trainCommand(ctx, args, os.LookupEnv, stdout, stderr)
+}
+
+// trainCommand is runTrain with the environment passed in, so that tests
+// can set LEADQ_REDIS_URL and LEADQ_KEY_PREFIX without touching the process.
+func trainCommand(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("leadq train", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned; --help becomes config.ErrHelp
 	csvPath := fs.String("csv", "", "CSV `file` of historical leads with a header row (required)")
@@ -30,7 +41,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	out := fs.String("out", "", "write the model artifact (JSON) to this `file`")
 	testEvery := fs.Int("test-every", 5, "0-based row i is in the holdout when i % `N` == N-1")
 	calibration := fs.String("calibration", "auto", "`method`: platt, isotonic or auto (lower cross-validated log loss)")
-	register := fs.Bool("register", false, "put the trained model in the Redis registry")
+	register := fs.Bool("register", false, "put the trained model and its card in the Redis model registry")
+	promote := fs.Bool("promote", false, "with --register: make it the champion if its holdout AUC beats the champion's on the same holdout by --margin")
+	margin := fs.Float64("margin", 0.005, "AUC a challenger must gain over the champion to be promoted")
+	force := fs.Bool("force", false, "with --promote: promote without comparing")
+	redisURL := fs.String("redis-url", "", "Redis `URL` of the registry (default $LEADQ_REDIS_URL)")
+	prefix := fs.String("key-prefix", "", "prefix of the registry's Redis keys (default $LEADQ_KEY_PREFIX or lq:)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return config.ErrHelp{Usage: trainUsage(fs)}
@@ -42,13 +58,24 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("train: unexpected argument %q", fs.Arg(0))
 	case *csvPath == "" || *target == "":
 		return errors.New("train: --csv and --target are required (see leadq train --help)")
-	case *register:
-		// Fail before a long fit, not after it.
-		return errors.New("train: --register is not yet implemented (the Redis model registry comes later); use --out to save the artifact")
+	case *promote && !*register:
+		return errors.New("train: --promote needs --register")
+	case *force && !*promote:
+		return errors.New("train: --force needs --promote")
 	}
 	sepRune, err := parseSep(*sep)
 	if err != nil {
 		return err
+	}
+	var reg *model.Registry
+	if *register {
+		// Connect before a long fit, so that a wrong URL fails at once.
+		rdb, err := registryClient(ctx, *redisURL, lookup)
+		if err != nil {
+			return err
+		}
+		defer rdb.Close()
+		reg = model.NewRegistry(rdb, cmp.Or(*prefix, envOr(lookup, "key-prefix", "lq:")))
 	}
 
 	start := time.Now()
@@ -60,10 +87,17 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stderr, "loaded %s: %d rows, %d numeric and %d categorical columns in %.1fs\n",
 		*csvPath, ds.Len(), len(ds.Schema.Num), len(ds.Schema.Cat), time.Since(start).Seconds())
+	if *promote {
+		// Refuse before the fit a model no replica could serve.
+		spec := features.DefaultSpec()
+		if model.NewBinding(spec.NumNames(), spec.CatNames(), ds.Schema).Bound() == 0 {
+			return fmt.Errorf("train: --promote: none of the CSV's columns is a feature of spec %s (e.g. %s), so no replica could serve the model; use --register alone",
+				spec.Version, model.PriorSourceColumn)
+		}
+	}
 	bar := &progressBar{w: stderr}
-	a, card, err := training.Train(ctx, ds, training.Options{
-		TestEvery: *testEvery, Calibration: *calibration, Source: "csv:" + *csvPath,
-	}, bar.update)
+	opts := training.Options{TestEvery: *testEvery, Calibration: *calibration, Source: "csv:" + *csvPath}
+	a, card, err := training.Train(ctx, ds, opts, bar.update)
 	bar.finish()
 	if err != nil {
 		return err
@@ -81,7 +115,76 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(card)
+	if err := enc.Encode(card); err != nil {
+		return err
+	}
+	if reg == nil {
+		return nil
+	}
+	// After the card: a refused promotion still leaves its numbers printed.
+	return registerModel(ctx, reg, ds, opts, a, card, *promote, *force, *margin, stderr)
+}
+
+// registryClient connects to the registry's Redis: --redis-url, else
+// LEADQ_REDIS_URL. There is no embedded default: a registry that vanishes
+// when the command exits would register nothing.
+func registryClient(ctx context.Context, flagURL string, lookup func(string) (string, bool)) (*redis.Client, error) {
+	u := cmp.Or(flagURL, envOr(lookup, "redis-url", ""))
+	if u == "" {
+		return nil, fmt.Errorf("train: --register needs --redis-url or %s", config.EnvName("redis-url"))
+	}
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		return nil, fmt.Errorf("train: redis URL: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("train: redis at %s: %w", opt.Addr, err)
+	}
+	return rdb, nil
+}
+
+func envOr(lookup func(string) (string, bool), flagName, def string) string {
+	if v, ok := lookup(config.EnvName(flagName)); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// registerModel registers the trained model and, when asked, promotes it.
+func registerModel(ctx context.Context, reg *model.Registry, ds *training.Dataset, opts training.Options,
+	a *model.Artifact, card *model.Card, promote, force bool, margin float64, stderr io.Writer) error {
+	if err := reg.Register(ctx, a, card); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	fmt.Fprintf(stderr, "registered %s\n", a.Version)
+	if !promote {
+		return nil
+	}
+	if force {
+		if err := reg.ForcePromote(ctx, a.Version); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		fmt.Fprintf(stderr, "promoted %s (forced)\n", a.Version)
+		return nil
+	}
+	d, err := training.PromoteIfBetter(ctx, reg, ds, opts, card, margin)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if !d.Promoted {
+		return fmt.Errorf("train: %s registered but not promoted: %s (--force promotes anyway)", a.Version, d.Reason)
+	}
+	if d.Champion != "" {
+		fmt.Fprintf(stderr, "promoted %s: AUC %.4f beats %s's %.4f on the same holdout by more than %.4f\n",
+			a.Version, card.Metrics.AUC, d.Champion, d.ChampionAUC, margin)
+	} else {
+		fmt.Fprintf(stderr, "promoted %s: the first champion\n", a.Version)
+	}
+	return nil
 }
 
 func trainUsage(fs *flag.FlagSet) string {
@@ -89,6 +192,8 @@ func trainUsage(fs *flag.FlagSet) string {
 	b.WriteString("Usage: leadq train --csv FILE --target COL [flags]\n\n" +
 		"Trains logistic regression (golearn) on the CSV, checks the served scorer against\n" +
 		"golearn on every holdout row, calibrates it and prints the model card as JSON.\n" +
+		"--register stores it in the Redis model registry; --promote makes it the champion\n" +
+		"every replica serves if it beats the current one on the same holdout.\n" +
 		"The process needs GODEBUG=cgocheck=0 in its environment.\n\nFlags:\n")
 	fs.SetOutput(&b)
 	fs.PrintDefaults()

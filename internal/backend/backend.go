@@ -150,5 +150,35 @@ func EnsureTopics(ctx context.Context, brokers []string, partitions int, topics 
 	if err := cc.CreateTopics(cfgs...); err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
 		return fmt.Errorf("kafka: create topics %v: %w", topics, err)
 	}
+	// A created topic has no partition leaders for a moment; a consumer that
+	// joins its group then gets no partitions and a producer fails.
+	for _, t := range topics {
+		if err := waitLeaders(ctx, conn, t); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// waitLeaders waits until every partition of topic has a leader.
+func waitLeaders(ctx context.Context, conn *kafka.Conn, topic string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		parts, err := conn.ReadPartitions(topic)
+		if err == nil && len(parts) > 0 {
+			ready := true
+			for _, p := range parts {
+				ready = ready && p.Leader.Host != ""
+			}
+			if ready {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kafka: topic %s has no partition leaders after 30s: %v", topic, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

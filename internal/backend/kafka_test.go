@@ -23,7 +23,7 @@ func TestKafkaConsumerGroupResumesAfterCommit(t *testing.T) {
 	defer cancel()
 
 	const total, first = 200, 120
-	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll}
+	w := testenv.Writer(t, brokers, topic)
 	msgs := make([]kafka.Message, total)
 	for i := range msgs {
 		msgs[i] = kafka.Message{Key: []byte("lead-" + strconv.Itoa(i%7)), Value: []byte(strconv.Itoa(i))}
@@ -31,7 +31,6 @@ func TestKafkaConsumerGroupResumesAfterCommit(t *testing.T) {
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatalf("produce: %v", err)
 	}
-	_ = w.Close()
 
 	read := func(n int, commit bool) []int {
 		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, GroupID: group, Topic: topic, MaxWait: 100 * time.Millisecond})
@@ -131,8 +130,7 @@ func TestOpenEmbedded(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	w := &kafka.Writer{Addr: kafka.TCP(b.Brokers...), Topic: cfg.Topic, BatchTimeout: time.Millisecond}
-	defer w.Close()
+	w := testenv.Writer(t, b.Brokers, cfg.Topic)
 	if err := w.WriteMessages(ctx, kafka.Message{Key: []byte("a"), Value: []byte("1")}); err != nil {
 		t.Fatalf("produce to embedded kafka: %v", err)
 	}

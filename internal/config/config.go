@@ -43,6 +43,7 @@ type Config struct {
 	RetrainInterval time.Duration // LEADQ_RETRAIN_INTERVAL
 	ShutdownTimeout time.Duration // LEADQ_SHUTDOWN_TIMEOUT
 	BodyLimit       int           // LEADQ_BODY_LIMIT, bytes
+	MaxEventBatch   int           // LEADQ_MAX_EVENT_BATCH
 	LogLevel        string        // LEADQ_LOG_LEVEL
 	LogFormat       string        // LEADQ_LOG_FORMAT
 }
@@ -56,7 +57,8 @@ func (c Config) Has(role string) bool { return slices.Contains(c.Roles, role) }
 
 // Parse reads flags from args and LEADQ_ variables through lookup (os.LookupEnv
 // in production, a map in tests), then validates. The error names the setting.
-func Parse(name string, args []string, lookup func(string) (string, bool)) (Config, error) {
+// extra registers a subcommand's own flags (leadq replay's --from) on the same set.
+func Parse(name string, args []string, lookup func(string) (string, bool), extra ...func(*flag.FlagSet)) (Config, error) {
 	var c Config
 	var brokers, roles string
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -74,9 +76,13 @@ func Parse(name string, args []string, lookup func(string) (string, bool)) (Conf
 	fs.DurationVar(&c.BatchWait, "batch-wait", 20*time.Millisecond, "longest wait to fill a batch")
 	fs.DurationVar(&c.RetrainInterval, "retrain-interval", time.Hour, "how often the trainer retrains")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long shutdown may drain in-flight work")
-	fs.IntVar(&c.BodyLimit, "body-limit", 64<<10, "largest HTTP request body in bytes")
+	fs.IntVar(&c.BodyLimit, "body-limit", 1<<20, "largest HTTP request body in bytes")
+	fs.IntVar(&c.MaxEventBatch, "max-event-batch", 500, "most events one POST /v1/events may carry")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+	for _, x := range extra {
+		x(fs)
+	}
 	fs.SetOutput(new(strings.Builder)) // usage is printed by the caller
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -146,6 +152,7 @@ func (c Config) Validate() error {
 		{"LEADQ_PARTITIONS", c.Partitions, 10000},
 		{"LEADQ_BATCH_SIZE", c.BatchSize, 100000},
 		{"LEADQ_BODY_LIMIT", c.BodyLimit, 64 << 20},
+		{"LEADQ_MAX_EVENT_BATCH", c.MaxEventBatch, 100000},
 	} {
 		if n.v <= 0 || n.v > n.max {
 			return fmt.Errorf("%s: must be between 1 and %d, got %d", n.name, n.max, n.v)
@@ -173,10 +180,10 @@ func (c Config) String() string {
 	for _, k := range keys {
 		scopes = append(scopes, k.Scope+":***")
 	}
-	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d log_level=%s log_format=%s",
+	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d max_event_batch=%d log_level=%s log_format=%s",
 		c.HTTPAddr, orEmbedded(maskURL(c.RedisURL)), orEmbedded(strings.Join(c.KafkaBrokers, ",")), strings.Join(scopes, ","),
 		strings.Join(c.Roles, ","), c.Topic, c.DLQTopic, c.GroupID, c.Partitions, c.KeyPrefix, c.BatchSize, c.BatchWait,
-		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.LogLevel, c.LogFormat)
+		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.MaxEventBatch, c.LogLevel, c.LogFormat)
 }
 
 func orEmbedded(s string) string {

@@ -136,3 +136,17 @@ func Unique() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// Writer returns a synchronous, low-latency producer to topic, closed when the
+// test ends. It has its own transport: kafka-go's shared default transport
+// caches metadata for seconds and refuses topics created since.
+func Writer(tb testing.TB, brokers []string, topic string) *kafka.Writer {
+	tb.Helper()
+	w := &kafka.Writer{
+		Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Hash{},
+		BatchTimeout: 2 * time.Millisecond, RequiredAcks: kafka.RequireAll,
+		Transport: &kafka.Transport{},
+	}
+	tb.Cleanup(func() { _ = w.Close() })
+	return w
+}

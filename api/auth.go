@@ -1,0 +1,65 @@
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/leadq/leadq/internal/config"
+)
+
+// keyring holds API keys as SHA-256 hashes: the process never keeps a
+// presented or configured secret longer than it takes to hash it.
+type keyring struct {
+	keys []hashedKey
+}
+
+type hashedKey struct {
+	scope string
+	hash  [sha256.Size]byte
+}
+
+func newKeyring(keys []config.APIKey) *keyring {
+	k := &keyring{}
+	for _, key := range keys {
+		k.keys = append(k.keys, hashedKey{scope: key.Scope, hash: sha256.Sum256([]byte(key.Secret))})
+	}
+	return k
+}
+
+// scopeOf returns the scope of a presented secret. It compares against every
+// key in constant time, so timing tells nothing about which key matched.
+func (k *keyring) scopeOf(secret string) (string, bool) {
+	h := sha256.Sum256([]byte(secret))
+	scope, found := "", false
+	for _, key := range k.keys {
+		if subtle.ConstantTimeCompare(h[:], key.hash[:]) == 1 {
+			scope, found = key.scope, true
+		}
+	}
+	return scope, found
+}
+
+// require admits a request whose bearer key has the scope, or admin.
+func (s *Server) require(scope string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		auth := c.Get(fiber.HeaderAuthorization)
+		secret, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || secret == "" {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="leadq"`)
+			return problem(fiber.StatusUnauthorized, "missing API key: send Authorization: Bearer <key>")
+		}
+		got, ok := s.keys.scopeOf(secret)
+		if !ok {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="leadq", error="invalid_token"`)
+			return problem(fiber.StatusUnauthorized, "unknown API key")
+		}
+		if got != scope && got != "admin" {
+			return problem(fiber.StatusForbidden, "this key has scope "+got+"; the route needs "+scope)
+		}
+		c.Locals("scope", got)
+		return c.Next()
+	}
+}
