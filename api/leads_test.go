@@ -32,6 +32,23 @@ func (m *memFeatures) Get(_ context.Context, id string) (features.State, error) 
 }
 func (m *memFeatures) Spec() *features.Spec { return m.spec }
 
+func (m *memFeatures) ApplyChanges(_ context.Context, batch []features.Applied, dst []features.Change) ([]features.Change, error) {
+	if m.err != nil {
+		return dst, m.err
+	}
+	for _, a := range batch {
+		st := m.leads[a.Event.LeadID]
+		if st == nil {
+			st = features.State{}
+			m.leads[a.Event.LeadID] = st
+		}
+		if m.spec.FoldApplied(st, []features.Applied{a}) {
+			dst = append(dst, features.Change{LeadID: a.Event.LeadID})
+		}
+	}
+	return dst, nil
+}
+
 var testKeys = []config.APIKey{
 	{Scope: "admin", Secret: "admin-secret"}, {Scope: "dialer", Secret: "dialer-secret"},
 	{Scope: "form", Secret: "form-secret"}, {Scope: "ingest", Secret: "ingest-secret"},

@@ -35,6 +35,11 @@ type Config struct {
 	Events    EventWriter
 	Live      *model.Live   // the model this replica serves
 	Models    ModelRegistry // model versions, rollback
+	Queue     Queue
+	Snapshots Snapshots
+	Pools     []string // every routed pool: the default of a pull or peek
+	Ranker    Ranker
+	Idents    Idents
 	// Retrain trains a model now (POST /v1/model/retrain).
 	Retrain func(ctx context.Context) (*training.Result, error)
 	// MaxEventBatch is the most events one POST /v1/events may carry.
@@ -82,7 +87,15 @@ func New(cfg Config) *Server {
 
 	v1 := s.app.Group("/v1")
 	v1.Get("/leads/:id", s.require("dialer"), s.getLead)
+	v1.Post("/leads", s.require("form"), s.postLead)
+	v1.Post("/leads/:id/outcome", s.require("dialer"), s.postOutcome)
+	v1.Get("/queue", s.require("dialer"), s.getQueue)
+	v1.Post("/queue/next", s.require("dialer"), s.postNext)
+	v1.Post("/claims/:id/extend", s.require("dialer"), s.postExtend)
+	v1.Post("/claims/:id/release", s.require("dialer"), s.postRelease)
+	s.registerDocs(mustSpecJSON())
 	v1.Post("/events", s.require("ingest"), s.postEvents)
+	v1.Post("/score", s.require("form"), s.postScore)
 	v1.Get("/model", s.require("admin"), s.getModel)
 	v1.Get("/model/versions", s.require("admin"), s.getModelVersions)
 	v1.Post("/model/retrain", s.require("admin"), s.postRetrain)

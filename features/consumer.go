@@ -191,7 +191,7 @@ func (c *Consumer) process(ctx, stop context.Context, msgs []kafka.Message) erro
 			dead = append(dead, c.deadLetter(m, err))
 			continue
 		}
-		good = append(good, Applied{Event: e, Partition: m.Partition, Offset: m.Offset})
+		good = append(good, Applied{Event: e, Partition: m.Partition, Offset: m.Offset, Direct: isDirect(m)})
 	}
 	if len(dead) > 0 {
 		if err := c.retry(stop, "write dead letters", func() error { return c.dlq.WriteMessages(ctx, dead...) }); err != nil {
@@ -261,6 +261,16 @@ func (c *Consumer) deadLetter(m kafka.Message, err error) kafka.Message {
 			{Key: "leadq.offset", Value: []byte(strconv.FormatInt(m.Offset, 10))},
 		},
 	}
+}
+
+// isDirect reports whether the API already applied the message's event.
+func isDirect(m kafka.Message) bool {
+	for _, h := range m.Headers {
+		if h.Key == DirectHeader {
+			return string(h.Value) == "1"
+		}
+	}
+	return false
 }
 
 func lastPerPartition(msgs []kafka.Message) []kafka.Message {

@@ -29,10 +29,19 @@ type byteRef struct {
 func (r *byteRef) MarshalBinary() ([]byte, error) { return r.e.arena[r.lo:r.hi], nil }
 
 type dynSlot struct {
-	part bool // an offset field (key = partition), else a member marker (key = hash)
-	key  uint64
+	kind dynKind
+	key  uint64 // partition or marker hash
+	name string // event id of a direct event
 	slot int32
 }
+
+type dynKind uint8
+
+const (
+	dynMarker dynKind = iota // member marker of an OpDistinct (key = hash)
+	dynOffset                // offset field of a partition (key = partition)
+	dynDirect                // dedup field of a directly applied event (name = event id)
+)
 
 // encoder turns a batch into the EVALSHA calls of apply.lua. Each call has a
 // single argument, a JSON array that the script decodes with cjson in C:
@@ -117,7 +126,11 @@ func (e *encoder) encodeCall(batch []Applied, lead, key string, lo, hi int) {
 	e.arena = append(e.arena, "[1,["...)
 	e.static(e.spec.last[gIntent].id) // slot 1: the trigger time the script returns
 	for _, i := range e.idx[lo:hi] {
-		e.evSlot[i] = e.dynamic(true, uint64(batch[i].Partition))
+		if batch[i].Direct {
+			e.evSlot[i] = e.dynamic(dynDirect, 0, batch[i].Event.EventID)
+		} else {
+			e.evSlot[i] = e.dynamic(dynOffset, uint64(batch[i].Partition), "")
+		}
 		for k := e.spans[i]; k < e.spans[i+1]; k++ {
 			op := &e.ops[k]
 			e.static(op.id)
@@ -129,7 +142,7 @@ func (e *encoder) encodeCall(batch []Applied, lead, key string, lo, hi int) {
 					e.static(op.id + 1 + uint16(j))
 				}
 			case OpDistinct:
-				e.opSlot[k] = e.dynamic(false, op.K)
+				e.opSlot[k] = e.dynamic(dynMarker, op.K, "")
 			}
 		}
 	}
@@ -137,7 +150,11 @@ func (e *encoder) encodeCall(batch []Applied, lead, key string, lo, hi int) {
 	for _, i := range e.idx[lo:hi] {
 		a := &batch[i]
 		e.int(int64(e.evSlot[i]))
-		e.int(a.Offset)
+		if a.Direct {
+			e.int(1) // a direct event is applied once per id: see Applied
+		} else {
+			e.int(a.Offset)
+		}
 		e.int(a.Event.TS.UnixMilli())
 		tokens := 0
 		for k := e.spans[i]; k < e.spans[i+1]; k++ {
@@ -190,22 +207,26 @@ func (e *encoder) static(id uint16) {
 }
 
 // dynamic gives an offset field or a member marker a slot in the current call.
-func (e *encoder) dynamic(part bool, key uint64) int32 {
+func (e *encoder) dynamic(kind dynKind, key uint64, name string) int32 {
 	for _, d := range e.dyn {
-		if d.part == part && d.key == key {
+		if d.kind == kind && d.key == key && d.name == name {
 			return d.slot
 		}
 	}
 	e.nf++
 	e.comma()
-	e.arena = append(e.arena, '"')
-	if part {
-		e.arena = strconv.AppendUint(append(e.arena, "_o:"...), key, 10)
-	} else {
+	switch kind {
+	case dynOffset:
+		e.arena = strconv.AppendUint(append(e.arena, `"_o:`...), key, 10)
+		e.arena = append(e.arena, '"')
+	case dynDirect:
+		e.arena = appendJSONString(e.arena, DirectField(name))
+	default:
+		e.arena = append(e.arena, '"')
 		e.arena = appendMarker(e.arena, key)
+		e.arena = append(e.arena, '"')
 	}
-	e.arena = append(e.arena, '"')
-	e.dyn = append(e.dyn, dynSlot{part: part, key: key, slot: e.nf})
+	e.dyn = append(e.dyn, dynSlot{kind: kind, key: key, name: name, slot: e.nf})
 	return e.nf
 }
 

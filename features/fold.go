@@ -63,6 +63,10 @@ func appendMarker(b []byte, k uint64) []byte {
 // the lead from partition p.
 func OffsetField(p int) string { return "_o:" + strconv.Itoa(p) }
 
+// DirectField names the hash field that records a directly applied event
+// (Applied.Direct) by its id.
+func DirectField(eventID string) string { return "_x:" + eventID }
+
 // Fold applies ops to st with the arithmetic of the Redis script (apply.lua).
 // It does not check offsets: see Spec.FoldApplied for that.
 func Fold(st State, ops []Op) {
@@ -144,13 +148,16 @@ func (s *Spec) FoldApplied(st State, batch []Applied) bool {
 	var ops []Op
 	for _, i := range idx {
 		a := &batch[i]
-		of := OffsetField(a.Partition)
-		if cur, ok := num(st, of); ok && float64(a.Offset) <= cur {
+		of, off := OffsetField(a.Partition), a.Offset
+		if a.Direct {
+			of, off = DirectField(a.Event.EventID), 1
+		}
+		if cur, ok := num(st, of); ok && float64(off) <= cur {
 			continue
 		}
 		ops = s.Compile(a.Event, ops[:0])
 		Fold(st, ops)
-		st[of] = fmtNum(float64(a.Offset))
+		st[of] = fmtNum(float64(off))
 		changed = true
 	}
 	return changed

@@ -20,11 +20,21 @@ var applySrc string
 
 // Applied is an event together with the Kafka position it was read from;
 // the position is what makes applying it effectively once.
+//
+// Direct marks an event applied outside the stream, at once, by the API
+// (POST /v1/leads): it is deduplicated by its event id instead of its Kafka
+// position, so the copy the API also writes to Kafka (with header
+// DirectHeader) is a no-op when the consumer meets it, and is applied then if
+// the API's own apply never happened.
 type Applied struct {
 	Event     Event
 	Partition int
 	Offset    int64
+	Direct    bool
 }
+
+// DirectHeader marks a Kafka message whose event the API applied directly.
+const DirectHeader = "leadq.direct"
 
 // Change reports a lead whose state an Apply changed.
 type Change struct {

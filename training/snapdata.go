@@ -20,11 +20,12 @@ import (
 
 // DatasetStats describe the rows Dataset read.
 type DatasetStats struct {
-	Rows      int       // labelled rows in the dataset
-	Positives int       // of which positive
-	Pending   int       // unlabelled or pending rows younger than the horizon: left out
-	Foreign   int       // rows of another spec version or shape: left out
-	From, To  time.Time // times of the first and last row in the dataset
+	Rows      int       `json:"rows"`      // labelled rows in the dataset
+	Positives int       `json:"positives"` // of which positive
+	Pending   int       `json:"pending"`   // unlabelled or pending rows younger than the horizon: left out
+	Foreign   int       `json:"foreign"`   // rows of another spec version or shape: left out
+	From      time.Time `json:"from"`      // time of the first row in the dataset
+	To        time.Time `json:"to"`        // time of the last row in the dataset
 }
 
 // snapRow is one snapshot as read back.

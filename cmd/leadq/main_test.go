@@ -114,7 +114,7 @@ func TestServeRealServers(t *testing.T) {
 		"LEADQ_DLQ_TOPIC":     "dlq" + u,
 		"LEADQ_GROUP_ID":      "g" + u,
 		"LEADQ_KEY_PREFIX":    "t" + u + ":",
-		"LEADQ_API_KEYS":      "dialer:dialer-secret,ingest:ingest-secret,admin:admin-secret",
+		"LEADQ_API_KEYS":      "dialer:dialer-secret,ingest:ingest-secret,admin:admin-secret,form:form-secret",
 	}
 	base, stop := serve(t, env)
 	if code, _, body := get(t, base+"/readyz"); code != 200 {
@@ -136,6 +136,46 @@ func TestServeRealServers(t *testing.T) {
 		t.Fatalf("POST /v1/events: %d %s", code, body)
 	}
 	waitTriggered(t, base, "lead-2", sent)
+
+	// A web form's lead is pullable as soon as the response is sent.
+	form := `{"email":"jane@acme.io","company":"Acme","source":"website","country":"DE","timezone":"Europe/Berlin"}`
+	code, body = doH(t, "POST", base+"/v1/leads", "form-secret", form, "Idempotency-Key", "k-1")
+	var created struct {
+		LeadID   string  `json:"lead_id"`
+		Priority float64 `json:"priority"`
+	}
+	if err := json.Unmarshal([]byte(body), &created); code != 201 || err != nil || created.LeadID == "" || created.Priority <= 0 {
+		t.Fatalf("POST /v1/leads: %d %s", code, body)
+	}
+	if code2, body2 := doH(t, "POST", base+"/v1/leads", "form-secret", form, "Idempotency-Key", "k-1"); code2 != 201 || body2 != body {
+		t.Fatalf("idempotent replay: %d %s, want 201 %s", code2, body2, body)
+	}
+	if code2, body2 := do(t, "POST", base+"/v1/leads", "form-secret", strings.Replace(form, "jane@", "JANE@", 1)); code2 != 200 || !strings.Contains(body2, created.LeadID) {
+		t.Fatalf("same email again: %d %s, want 200 for %s", code2, body2, created.LeadID)
+	}
+	code, body = do(t, "POST", base+"/v1/queue/next", "dialer-secret", `{"sdr_id":"rep-1"}`)
+	var claim struct {
+		ClaimID string `json:"claim_id"`
+		Lead    struct {
+			LeadID string `json:"lead_id"`
+		} `json:"lead"`
+	}
+	_ = json.Unmarshal([]byte(body), &claim)
+	if code != 200 || claim.ClaimID == "" {
+		t.Fatalf("POST /v1/queue/next: %d %s", code, body)
+	}
+	// Time-of-day calling hours may hold a lead back; any claimed lead must
+	// be one of the two this test made.
+	if claim.Lead.LeadID != created.LeadID && claim.Lead.LeadID != "lead-1" && claim.Lead.LeadID != "lead-2" {
+		t.Fatalf("claimed %s, want one of this test's leads", claim.Lead.LeadID)
+	}
+	outcome := `{"claim_id":"` + claim.ClaimID + `","sdr_id":"rep-1","outcome":"no_answer"}`
+	if code, body := do(t, "POST", base+"/v1/leads/"+claim.Lead.LeadID+"/outcome", "dialer-secret", outcome); code != 200 || !strings.Contains(body, `"next_attempt_at"`) {
+		t.Fatalf("outcome: %d %s", code, body)
+	}
+	if code, body := do(t, "POST", base+"/v1/leads/"+claim.Lead.LeadID+"/outcome", "dialer-secret", outcome); code != 409 {
+		t.Fatalf("stale claim: %d %s, want 409", code, body)
+	}
 
 	// The model registry starts on the prior; nothing to roll back; a retrain
 	// without labelled rows trains nothing and says why.
@@ -210,9 +250,18 @@ func demoEvent(lead string) string {
 
 func do(t *testing.T, method, url, key, body string) (int, string) {
 	t.Helper()
+	return doH(t, method, url, key, body)
+}
+
+// doH is do with extra headers as name, value pairs.
+func doH(t *testing.T, method, url, key, body string, headers ...string) (int, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+key)

@@ -17,6 +17,10 @@ import (
 	"github.com/leadq/leadq/features"
 	"github.com/leadq/leadq/internal/backend"
 	"github.com/leadq/leadq/internal/config"
+	"github.com/leadq/leadq/internal/ident"
+	"github.com/leadq/leadq/internal/queue"
+	"github.com/leadq/leadq/internal/rank"
+	"github.com/leadq/leadq/internal/route"
 	"github.com/leadq/leadq/model"
 	"github.com/leadq/leadq/training"
 )
@@ -55,13 +59,31 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 		return err
 	}
 
+	qcfg := queue.DefaultConfig()
+	qcfg.Prefix, qcfg.Lease, qcfg.RepCap = cfg.KeyPrefix, cfg.Lease, cfg.RepCap
+	q, err := queue.New(b.Redis, qcfg)
+	if err != nil {
+		return err
+	}
+	reg.MustRegister(q.Collectors()...)
+	router, _ := route.Parse(cfg.Routes, cfg.DefaultPool) // validated by config.Parse
+	ranker := rank.New(b.Redis, store, live, q, router, log)
+
 	g, ctx := errgroup.WithContext(ctx)
-	// Every role scores, so every process follows the registry's champion.
+	// Every role scores, so every process follows the registry's champion;
+	// after a swap one replica re-scores every lead (see rescoreOnSwap).
+	swapped := make(chan string, 1)
 	g.Go(func() error {
 		return registry.Watch(ctx, live, model.WatchOptions{Log: log, OnSwap: func(m *model.Served) {
 			log.Info("model swapped in", "version", m.Version)
+			select {
+			case swapped <- m.Version:
+			default: // a rescore is pending already; it will use the newest model
+			}
 		}})
 	})
+	g.Go(func() error { return rescoreOnSwap(ctx, b.Redis, cfg.KeyPrefix, ranker, swapped, log) })
+	g.Go(func() error { return tickQueue(ctx, q, router.Pools(), log) })
 	if cfg.Has(config.RoleAPI) {
 		keys, _ := config.ParseAPIKeys(cfg.APIKeys) // validated by config.Parse
 		if len(keys) == 0 {
@@ -86,6 +108,11 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 			Live:          live,
 			Models:        registry,
 			Retrain:       trainer.RetrainNow,
+			Queue:         q,
+			Snapshots:     snapshots,
+			Pools:         router.Pools(),
+			Ranker:        ranker,
+			Idents:        ident.New(b.Redis, cfg.KeyPrefix, 24*time.Hour),
 			MaxEventBatch: cfg.MaxEventBatch,
 			Checks: []api.Checker{
 				{Name: "redis", Check: b.CheckRedis},
@@ -108,6 +135,9 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 			BatchWait:  cfg.BatchWait,
 			Log:        log,
 			Registerer: reg,
+			AfterApply: func(ctx context.Context, changes []features.Change) error {
+				return ranker.Rerank(ctx, changes, time.Now())
+			},
 		}, store)
 		if err != nil {
 			return err

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/leadq/leadq/internal/route"
 )
 
 // Roles a process can run; `leadq serve` runs all of them by default.
@@ -44,6 +46,10 @@ type Config struct {
 	ShutdownTimeout time.Duration // LEADQ_SHUTDOWN_TIMEOUT
 	BodyLimit       int           // LEADQ_BODY_LIMIT, bytes
 	MaxEventBatch   int           // LEADQ_MAX_EVENT_BATCH
+	Routes          string        // LEADQ_ROUTES, pool routing rules
+	DefaultPool     string        // LEADQ_DEFAULT_POOL
+	Lease           time.Duration // LEADQ_LEASE
+	RepCap          int           // LEADQ_REP_CAP
 	LogLevel        string        // LEADQ_LOG_LEVEL
 	LogFormat       string        // LEADQ_LOG_FORMAT
 }
@@ -78,6 +84,10 @@ func Parse(name string, args []string, lookup func(string) (string, bool), extra
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long shutdown may drain in-flight work")
 	fs.IntVar(&c.BodyLimit, "body-limit", 1<<20, "largest HTTP request body in bytes")
 	fs.IntVar(&c.MaxEventBatch, "max-event-batch", 500, "most events one POST /v1/events may carry")
+	fs.StringVar(&c.Routes, "routes", "", "pool routing rules: pool=field:v1|v2,field:v3;pool2=... (fields: region, country, industry, company_size, language, source_first, source_last, seniority)")
+	fs.StringVar(&c.DefaultPool, "default-pool", "default", "pool of leads no routing rule matches")
+	fs.DurationVar(&c.Lease, "lease", 10*time.Minute, "how long a claimed lead is exclusively a rep's")
+	fs.IntVar(&c.RepCap, "rep-cap", 1, "open claims a rep may hold at once")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	for _, x := range extra {
@@ -140,6 +150,7 @@ func (c Config) Validate() error {
 		{"LEADQ_BATCH_WAIT", c.BatchWait},
 		{"LEADQ_RETRAIN_INTERVAL", c.RetrainInterval},
 		{"LEADQ_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
+		{"LEADQ_LEASE", c.Lease},
 	} {
 		if d.v <= 0 {
 			return fmt.Errorf("%s: must be positive, got %s", d.name, d.v)
@@ -153,6 +164,7 @@ func (c Config) Validate() error {
 		{"LEADQ_BATCH_SIZE", c.BatchSize, 100000},
 		{"LEADQ_BODY_LIMIT", c.BodyLimit, 64 << 20},
 		{"LEADQ_MAX_EVENT_BATCH", c.MaxEventBatch, 100000},
+		{"LEADQ_REP_CAP", c.RepCap, 1000},
 	} {
 		if n.v <= 0 || n.v > n.max {
 			return fmt.Errorf("%s: must be between 1 and %d, got %d", n.name, n.max, n.v)
@@ -163,6 +175,9 @@ func (c Config) Validate() error {
 	}
 	if c.GroupID == "" {
 		return errors.New("LEADQ_GROUP_ID: must be set")
+	}
+	if _, err := route.Parse(c.Routes, c.DefaultPool); err != nil {
+		return fmt.Errorf("LEADQ_ROUTES: %v", err)
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		return fmt.Errorf("LEADQ_LOG_LEVEL: unknown level %q", c.LogLevel)
@@ -180,10 +195,10 @@ func (c Config) String() string {
 	for _, k := range keys {
 		scopes = append(scopes, k.Scope+":***")
 	}
-	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d max_event_batch=%d log_level=%s log_format=%s",
+	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d max_event_batch=%d routes=%q default_pool=%s lease=%s rep_cap=%d log_level=%s log_format=%s",
 		c.HTTPAddr, orEmbedded(maskURL(c.RedisURL)), orEmbedded(strings.Join(c.KafkaBrokers, ",")), strings.Join(scopes, ","),
 		strings.Join(c.Roles, ","), c.Topic, c.DLQTopic, c.GroupID, c.Partitions, c.KeyPrefix, c.BatchSize, c.BatchWait,
-		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.MaxEventBatch, c.LogLevel, c.LogFormat)
+		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.MaxEventBatch, c.Routes, c.DefaultPool, c.Lease, c.RepCap, c.LogLevel, c.LogFormat)
 }
 
 func orEmbedded(s string) string {

@@ -1,0 +1,160 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/leadq/leadq/features"
+)
+
+// LeadForm is the body of POST /v1/leads and POST /v1/score: what a web form,
+// landing page or chat widget knows about a lead.
+type LeadForm struct {
+	ExternalID  string `json:"external_id,omitempty"`
+	Email       string `json:"email"`
+	FirstName   string `json:"first_name,omitempty"`
+	LastName    string `json:"last_name,omitempty"`
+	Phone       string `json:"phone,omitempty"`
+	Company     string `json:"company"`
+	Title       string `json:"title,omitempty"`
+	Industry    string `json:"industry,omitempty"`
+	CompanySize string `json:"company_size,omitempty"`
+	Country     string `json:"country,omitempty"`
+	Region      string `json:"region,omitempty"`
+	Timezone    string `json:"timezone,omitempty"`
+	Language    string `json:"language,omitempty"`
+	Source      string `json:"source,omitempty"`
+	UTMSource   string `json:"utm_source,omitempty"`
+	UTMMedium   string `json:"utm_medium,omitempty"`
+	UTMCampaign string `json:"utm_campaign,omitempty"`
+	Budget      string `json:"budget,omitempty"`
+	Authority   string `json:"authority,omitempty"`
+	Need        string `json:"need,omitempty"`
+	Timeline    string `json:"timeline,omitempty"`
+	Consent     *bool  `json:"consent,omitempty"`
+}
+
+// maxField is the longest string any form field may hold.
+const maxField = 256
+
+// validate checks the form and lists every problem, not just the first.
+func (f *LeadForm) validate() []FieldProblem {
+	var out []FieldProblem
+	add := func(field, detail string) { out = append(out, FieldProblem{Field: field, Detail: detail}) }
+	for _, s := range []struct {
+		name string
+		v    *string
+	}{
+		{"external_id", &f.ExternalID}, {"email", &f.Email}, {"first_name", &f.FirstName}, {"last_name", &f.LastName},
+		{"phone", &f.Phone}, {"company", &f.Company}, {"title", &f.Title}, {"industry", &f.Industry},
+		{"company_size", &f.CompanySize}, {"country", &f.Country}, {"region", &f.Region}, {"timezone", &f.Timezone},
+		{"language", &f.Language}, {"source", &f.Source}, {"utm_source", &f.UTMSource}, {"utm_medium", &f.UTMMedium},
+		{"utm_campaign", &f.UTMCampaign}, {"budget", &f.Budget}, {"authority", &f.Authority}, {"need", &f.Need},
+		{"timeline", &f.Timeline},
+	} {
+		*s.v = strings.TrimSpace(*s.v)
+		if len(*s.v) > maxField {
+			add(s.name, "longer than 256 bytes")
+		}
+		for _, r := range *s.v {
+			if r < 0x20 || r == 0x7f {
+				add(s.name, "contains control characters")
+				break
+			}
+		}
+	}
+	switch a, err := mail.ParseAddress(f.Email); {
+	case f.Email == "":
+		add("email", "required")
+	case err != nil || a.Name != "" || a.Address != f.Email || !strings.Contains(a.Address[strings.LastIndexByte(a.Address, '@')+1:], "."):
+		add("email", "not an email address such as jane@example.com")
+	}
+	if f.Company == "" {
+		add("company", "required")
+	}
+	if f.ExternalID != "" && checkLeadID(f.ExternalID) != nil {
+		add("external_id", "must be printable, without spaces or braces, at most 128 bytes")
+	}
+	if f.Phone != "" && strings.Trim(f.Phone, "+0123456789 ()-./") != "" {
+		add("phone", "only digits, spaces and + ( ) - . / are allowed")
+	}
+	if f.Timezone != "" {
+		if _, err := time.LoadLocation(f.Timezone); err != nil || f.Timezone == "Local" {
+			add("timezone", "not an IANA time zone such as Europe/Berlin")
+		}
+	}
+	return out
+}
+
+// events turns the form into the stream's events for lead: the firmographic
+// update and the high-intent form submission, through the same decoder as
+// every other event so that normalisation and limits are the stream's.
+func (f *LeadForm) events(lead, idPrefix string, now time.Time, created bool) ([]features.Event, [][]byte, error) {
+	props := map[string]any{}
+	for k, v := range map[string]string{
+		"company": f.Company, "title": f.Title, "industry": f.Industry, "company_size": f.CompanySize,
+		"country": f.Country, "region": f.Region, "timezone": f.Timezone, "language": f.Language,
+		"source": f.Source, "utm_source": f.UTMSource, "utm_medium": f.UTMMedium, "utm_campaign": f.UTMCampaign,
+		"budget": f.Budget, "authority": f.Authority, "need": f.Need, "timeline": f.Timeline,
+	} {
+		if v != "" {
+			props[k] = v
+		}
+	}
+	if f.Consent != nil {
+		props["consent"] = *f.Consent
+	}
+	first := "lead_updated"
+	if created {
+		first = "lead_created"
+	}
+	ts := now.UTC().Format(time.RFC3339Nano)
+	var evs []features.Event
+	var raws [][]byte
+	for i, typ := range []string{first, "form_submitted"} {
+		p := props
+		if i == 1 {
+			p = map[string]any{}
+		}
+		raw, err := json.Marshal(map[string]any{"event_id": idPrefix + "-" + typ, "lead_id": lead, "type": typ, "ts": ts, "props": p})
+		if err != nil {
+			return nil, nil, err
+		}
+		e, err := features.Decode(raw, now, features.DefaultLimits())
+		if err != nil {
+			return nil, nil, formProblem(err)
+		}
+		evs = append(evs, e)
+		raws = append(raws, raw)
+	}
+	return evs, raws, nil
+}
+
+// formProblem maps a decoder error on a form's event back to the form field.
+func formProblem(err error) error {
+	var de *features.DecodeError
+	if !errors.As(err, &de) {
+		return err
+	}
+	field := strings.TrimPrefix(de.Field, "props.")
+	return problem(fiber.StatusBadRequest, "invalid "+field, FieldProblem{Field: field, Detail: string(de.Reason) + ": " + de.Msg})
+}
+
+// tier buckets a probability for people: A is call-now material.
+func tier(p float64) string {
+	switch {
+	case p >= 0.30:
+		return "A"
+	case p >= 0.15:
+		return "B"
+	case p >= 0.05:
+		return "C"
+	default:
+		return "D"
+	}
+}

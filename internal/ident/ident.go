@@ -1,0 +1,121 @@
+// Package ident deduplicates what forms submit: the same email or external id
+// is the same lead, and a request repeated with the same Idempotency-Key gets
+// the first answer.
+package ident
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrInProgress means a request with the same idempotency key is being
+// processed right now.
+var ErrInProgress = errors.New("ident: a request with this idempotency key is in progress")
+
+// Store keeps identities and idempotent answers in Redis.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+	ttl    time.Duration
+}
+
+// New returns a Store; idempotent answers are kept for ttl.
+func New(rdb redis.UniversalClient, prefix string, ttl time.Duration) *Store {
+	return &Store{rdb: rdb, prefix: prefix, ttl: ttl}
+}
+
+// digest hashes an identity so emails never appear in key names.
+func digest(kind, v string) string {
+	h := sha256.Sum256([]byte(kind + "\x00" + v))
+	return hex.EncodeToString(h[:16])
+}
+
+// Resolve returns the lead id of an external id (preferred) or email, making
+// a new one if neither was seen. created is true for a new lead. Emails are
+// compared case-insensitively.
+func (s *Store) Resolve(ctx context.Context, externalID, email string) (id string, created bool, err error) {
+	kind, v := "email", strings.ToLower(strings.TrimSpace(email))
+	if externalID != "" {
+		kind, v = "ext", externalID
+	}
+	key := s.prefix + "ident:" + digest(kind, v)
+	fresh := newLeadID()
+	if externalID != "" {
+		fresh = externalID // an integrator's own id is the most useful lead id
+	}
+	prev, err := s.rdb.SetArgs(ctx, key, fresh, redis.SetArgs{Mode: "NX", Get: true}).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		if externalID != "" && email != "" {
+			// Remember the email too, so a later form with only the email finds the lead.
+			s.rdb.SetNX(ctx, s.prefix+"ident:"+digest("email", strings.ToLower(email)), fresh, 0)
+		}
+		return fresh, true, nil
+	case err != nil:
+		return "", false, fmt.Errorf("ident: resolve: %w", err)
+	}
+	return prev, false, nil
+}
+
+// newLeadID returns "L-" and 16 random hex digits.
+func newLeadID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "L-" + hex.EncodeToString(b[:])
+}
+
+// Answer is a stored response to an idempotent request.
+type Answer struct {
+	Status int
+	Body   []byte
+}
+
+// Begin claims an idempotency key for scope. It returns the stored answer if
+// the key was already answered, ErrInProgress if it is being answered, or
+// (nil, nil) when the caller owns the key and must Finish or Abandon it.
+func (s *Store) Begin(ctx context.Context, scope, key string) (*Answer, error) {
+	k := s.idemKey(scope, key)
+	ok, err := s.rdb.SetNX(ctx, k, "pending", time.Minute).Result()
+	if err != nil {
+		return nil, fmt.Errorf("ident: idempotency: %w", err)
+	}
+	if ok {
+		return nil, nil
+	}
+	v, err := s.rdb.Get(ctx, k).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("ident: idempotency: %w", err)
+	}
+	status, body, found := strings.Cut(v, " ")
+	if !found || status == "pending" {
+		return nil, ErrInProgress
+	}
+	var a Answer
+	if _, err := fmt.Sscan(status, &a.Status); err != nil {
+		return nil, ErrInProgress
+	}
+	a.Body = []byte(body)
+	return &a, nil
+}
+
+// Finish stores the answer of an idempotent request.
+func (s *Store) Finish(ctx context.Context, scope, key string, a Answer) error {
+	return s.rdb.Set(ctx, s.idemKey(scope, key), fmt.Sprintf("%d %s", a.Status, a.Body), s.ttl).Err()
+}
+
+// Abandon releases a key whose request failed, so a retry can run.
+func (s *Store) Abandon(ctx context.Context, scope, key string) {
+	s.rdb.Del(ctx, s.idemKey(scope, key))
+}
+
+func (s *Store) idemKey(scope, key string) string {
+	return s.prefix + "idem:" + digest(scope, key)
+}

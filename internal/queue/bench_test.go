@@ -1,0 +1,81 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"testing"
+	"time"
+)
+
+// BenchmarkNext measures one pull (Next) against real Redis with n queued
+// leads whose triggers span seconds to three weeks. After each pull a new
+// lead arrives (Upsert), so the queue keeps its size and pulls take a mix of
+// fresh and old leads; time runs with the wall clock, so segment crossings are
+// migrated at their natural rate. ns/pull and p99-ns/pull time the pull alone
+// (one Lua script call); ns/op includes the arrival.
+// The 1,000,000 case runs only with LEADQ_BENCH_LARGE=1.
+func BenchmarkNext(b *testing.B) {
+	sizes := []int{10_000, 100_000}
+	if os.Getenv("LEADQ_BENCH_LARGE") == "1" {
+		sizes = append(sizes, 1_000_000)
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("leads=%d", n), func(b *testing.B) {
+			q, _ := newQueue(b, func(c *Config) { c.RepCap = 1 << 20 })
+			ctx := context.Background()
+			b.Cleanup(func() { unlinkPrefix(b, q) }) // runs before testenv's slower cleanup
+			base := time.Now()
+			r := rand.New(rand.NewPCG(uint64(n), 7))
+			leads := make([]Lead, n)
+			for i := range leads {
+				leads[i] = Lead{ID: leadID(i), Pool: "bench", P: logUniform(r, 1e-3, 1),
+					TriggerAt: base.Add(-time.Duration(logUniform(r, 1, 21*86400) * 1e9))}
+			}
+			start := time.Now()
+			if err := q.UpsertBatch(ctx, leads, base); err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("loaded %d leads in %s", n, time.Since(start).Round(time.Millisecond))
+			pools := []string{"bench"}
+			var pulls []time.Duration
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				t := time.Now()
+				if _, err := q.Next(ctx, "rep", pools, t); err != nil {
+					b.Fatal(err)
+				}
+				pulls = append(pulls, time.Since(t))
+				l := Lead{ID: fmt.Sprint("new-", i), Pool: "bench", P: logUniform(r, 1e-3, 1), TriggerAt: t}
+				if _, err := q.Upsert(ctx, l, t); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			slices.Sort(pulls)
+			var sum time.Duration
+			for _, d := range pulls {
+				sum += d
+			}
+			b.ReportMetric(float64(sum.Nanoseconds())/float64(len(pulls)), "ns/pull")
+			b.ReportMetric(float64(pulls[len(pulls)*99/100].Nanoseconds()), "p99-ns/pull")
+		})
+	}
+}
+
+// unlinkPrefix deletes the benchmark's keys with pipelined UNLINKs.
+func unlinkPrefix(tb testing.TB, q *Queue) {
+	ctx := context.Background()
+	iter := q.rdb.Scan(ctx, 0, q.cfg.Prefix+"*", 10000).Iterator()
+	pipe := q.rdb.Pipeline()
+	for iter.Next(ctx) {
+		pipe.Unlink(ctx, iter.Val())
+		if pipe.Len() >= 10000 {
+			_, _ = pipe.Exec(ctx)
+		}
+	}
+	_, _ = pipe.Exec(ctx)
+}

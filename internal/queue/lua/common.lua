@@ -1,0 +1,206 @@
+-- Shared by every queue script (prepended by queue.go).
+--
+-- Times are seconds since the configured epoch. Scores and times are written
+-- with %.17g because Redis turns a bare Lua number into a string with only 14
+-- significant digits, which would blur the exact order.
+--
+-- A pool's keys all start with its prefix P (one hash tag):
+--   P..'z'..k  segment k: lead id -> log p + log a(k) + rate_k * t
+--   P..'due'   timed events: lead id -> its next crossing, end of snooze or end
+--              of lease (its state says which), and '\1'..id -> its SLA deadline
+--   P..'clk'   the pool's clock: the latest now seen, so time never runs back
+--   P..'exp'   rep id -> leases that expired (counted against the rep)
+--   P..'rsn'   reason -> count, and source|reason -> count
+--   P..'log'   stream of outcomes (training labels)
+--   P..'ev'    stream of events for Kafka (sla_breached)
+--   P..'l:'..id the lead: p t a st seg nb cl sdr lease fa br nu src tzo lo lot rsn rc
+-- Lead states: q queued, s scheduled (snoozed), c claimed, n nurture,
+-- m meeting booked, x closed.
+--
+-- A policy (profile) is one msgpack array of doubles, unpacked once per pool
+-- per call (parsing it from text cost more than the rest of a pull):
+--   [1] K segments  [2] horizon E  [3] lease  [4] nurture  [5] SLA  [6] max attempts
+--   [7] calling hours start, [8] end (seconds into the local day), [9] weekday
+--   mask (bit 0 = Monday; 0 = no calling hours), [10] the epoch in Unix seconds
+--   [11+3k] start s_k  [12+3k] rate l_k  [13+3k] offset o_k = log C_k + l_k*s_k
+--   then: n, log a(0..n-1); n, retry spacing 1..n; n, (min p, max attempts) x n
+
+local function fmt(x) return string.format('%.17g', x) end
+
+local function profile(i) return cmsgpack.unpack(ARGV[i]), i + 1 end
+local function S(pf, k) return pf[11 + 3 * k] end
+local function L(pf, k) return pf[12 + 3 * k] end
+local function O(pf, k) return pf[13 + 3 * k] end
+
+-- loga is log a(attempts); past the table the last factor applies.
+local function loga(pf, a)
+  local i = 11 + 3 * pf[1]
+  return pf[i + 1 + math.min(a, pf[i] - 1)]
+end
+
+-- retry is the wait after the a-th unanswered attempt; past the table the last applies.
+local function retry(pf, a)
+  local i = 11 + 3 * pf[1]
+  i = i + 1 + pf[i]
+  return pf[i + math.min(a, pf[i])]
+end
+
+-- hours says whether a lead whose local time is UTC+tzo seconds may be called
+-- at now. It returns nil and the closing time when open, or the next opening.
+local function hours(pf, tzo, now)
+  local x = pf[10] + now + tzo -- local Unix seconds
+  local day = math.floor(x / 86400)
+  for d = 0, 7 do
+    -- Unix day 0 was a Thursday: (day + 3) % 7 is 0 on Mondays.
+    if bit.band(pf[9], bit.lshift(1, (day + d + 3) % 7)) ~= 0 then
+      local base = (day + d) * 86400 - pf[10] - tzo
+      local open, close = base + pf[7], base + pf[8]
+      if now < close then
+        if now >= open then return nil, close end
+        return open
+      end
+    end
+  end
+  return now + 86400 -- no open day configured: look again tomorrow
+end
+
+-- budget is the attempt budget of a lead with probability p (budgets sorted by min p, highest first).
+local function budget(pf, p)
+  local i = 11 + 3 * pf[1]
+  i = i + 1 + pf[i]
+  i = i + 1 + pf[i]
+  for k = 0, pf[i] - 1 do
+    if p >= pf[i + 1 + 2 * k] then return pf[i + 2 + 2 * k] end
+  end
+  return pf[6]
+end
+
+-- clock advances the pools' clocks to now and returns the latest time any of
+-- them has seen, so callers with slightly different clocks never see a lead in
+-- a segment it has not reached. SET ... GET makes the usual case one call per
+-- pool; a clock that was ahead is put back.
+local function clock(Ps, now)
+  local nows, latest = fmt(now), now
+  for _, P in ipairs(Ps) do
+    local c = tonumber(redis.call('SET', P .. 'clk', nows, 'GET') or '0')
+    if c > latest then latest = c end
+  end
+  if latest > now then
+    nows = fmt(latest)
+    for _, P in ipairs(Ps) do redis.call('SET', P .. 'clk', nows) end
+  end
+  return latest, nows
+end
+
+-- unplace takes a lead out of the segment sets and the due set.
+local function unplace(P, id, lk)
+  local v = redis.call('HMGET', lk, 'st', 'seg')
+  if v[1] == 'q' then redis.call('ZREM', P .. 'z' .. v[2], id) end
+  redis.call('ZREM', P .. 'due', id)
+end
+
+local function nurture(P, pf, id, lk, now)
+  redis.call('HSET', lk, 'st', 'n', 'nu', fmt(now + pf[4]))
+  redis.call('ZREM', P .. 'due', id, '\1' .. id)
+  return 'n'
+end
+
+-- place puts a lead (already unplaced) into the segment its age has reached.
+-- The segment test is "t + s_k <= now", the very expression stored as the due
+-- time, so a due crossing always lands in a later segment and the migration
+-- loop always makes progress.
+local function snooze(P, id, lk, nb)
+  redis.call('HSET', lk, 'st', 's', 'nb', fmt(nb))
+  redis.call('ZADD', P .. 'due', fmt(nb), id)
+  return 's'
+end
+
+local function place(P, pf, id, lk, now)
+  local v = redis.call('HMGET', lk, 'p', 't', 'a', 'tzo')
+  local p, t, a = tonumber(v[1]), tonumber(v[2]), tonumber(v[3])
+  if a >= budget(pf, p) or t + pf[2] <= now then return nurture(P, pf, id, lk, now) end
+  -- Outside its local calling hours a lead waits, snoozed, for the next opening.
+  local close
+  if v[4] and pf[9] ~= 0 then
+    local open
+    open, close = hours(pf, tonumber(v[4]), now)
+    if open then return snooze(P, id, lk, open) end
+  end
+  local K, k = pf[1], 0
+  while k + 1 < K and t + S(pf, k + 1) <= now do k = k + 1 end
+  redis.call('ZADD', P .. 'z' .. k, fmt(math.log(p) + loga(pf, a) + L(pf, k) * t), id)
+  local nxt = pf[2]
+  if k + 1 < K then nxt = S(pf, k + 1) end
+  nxt = t + nxt
+  if close and close < nxt then nxt = close end
+  -- migrate relies on every placement moving the lead's due time past now;
+  -- fail loudly rather than loop forever inside Redis.
+  if nxt <= now then error('queue: placement of ' .. id .. ' would not advance') end
+  redis.call('ZADD', P .. 'due', fmt(nxt), id)
+  redis.call('HSET', lk, 'st', 'q', 'seg', k)
+  return 'q'
+end
+
+-- breach flags a lead not attempted by its SLA deadline and raises an event.
+local function breach(P, id, nows)
+  local lk = P .. 'l:' .. id
+  local v = redis.call('HMGET', lk, 't', 'fa', 'st')
+  if v[1] and not v[2] and (v[3] == 'q' or v[3] == 's') then
+    redis.call('HSET', lk, 'br', '1')
+    redis.call('XADD', P .. 'ev', 'MAXLEN', '~', '100000', '*',
+      'type', 'sla_breached', 'lead_id', id, 'at', nows, 't', v[1])
+  end
+end
+
+-- migrate applies every timed event due by now: segment crossings, ends of
+-- snoozes, expired leases (the lead is recycled and the rep charged) and SLA
+-- deadlines. Cost: O(log n) per event, and only for events that are due.
+local function migrate(P, pf, now, nows)
+  local due, n = P .. 'due', 0
+  while true do
+    local ids = redis.call('ZRANGEBYSCORE', due, '-inf', nows, 'LIMIT', 0, 256)
+    if #ids == 0 then return n end
+    for _, id in ipairs(ids) do
+      if string.byte(id, 1) == 1 then
+        redis.call('ZREM', due, id)
+        breach(P, string.sub(id, 2), nows)
+      else
+        local lk = P .. 'l:' .. id
+        local v = redis.call('HMGET', lk, 'st', 'seg', 'cl', 'sdr')
+        if v[1] == 'q' then
+          redis.call('ZREM', P .. 'z' .. v[2], id)
+          place(P, pf, id, lk, now)
+        elseif v[1] == 's' then
+          redis.call('HDEL', lk, 'nb')
+          place(P, pf, id, lk, now)
+        elseif v[1] == 'c' then
+          redis.call('HINCRBY', P .. 'exp', v[4], 1)
+          redis.call('HINCRBY', lk, 'rc', 1)
+          redis.call('HDEL', lk, 'cl', 'sdr', 'lease')
+          place(P, pf, id, lk, now)
+        else
+          redis.call('ZREM', due, id)
+        end
+      end
+      n = n + 1
+    end
+  end
+end
+
+-- arm starts the SLA clock of a lead triggered at t. A lead that reaches the
+-- queue already past it (an import, a replay) is flagged but raises no event:
+-- the breach happened before leadq knew the lead.
+local function arm(P, pf, id, lk, t, now)
+  if t + pf[5] > now then
+    redis.call('ZADD', P .. 'due', fmt(t + pf[5]), '\1' .. id)
+  else
+    redis.call('HSET', lk, 'br', '1')
+  end
+end
+
+-- head returns the best lead of segment k and its log priority at now, or nil.
+local function head(P, pf, k, now)
+  local r = redis.call('ZRANGE', P .. 'z' .. k, 0, 0, 'REV', 'WITHSCORES')
+  if #r == 0 then return nil end
+  return r[1], tonumber(r[2]) + O(pf, k) - L(pf, k) * now
+end

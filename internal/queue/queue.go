@@ -1,0 +1,329 @@
+package queue
+
+import (
+	"context"
+	_ "embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Errors callers tell apart; the API layer maps them to status codes.
+var (
+	ErrEmpty       = errors.New("queue: no eligible lead")
+	ErrRepAtCap    = errors.New("queue: rep holds as many open claims as allowed")
+	ErrRepDailyCap = errors.New("queue: rep reached the daily claim limit")
+	ErrStaleClaim  = errors.New("queue: claim is unknown, expired or not this rep's")
+	ErrNotFound    = errors.New("queue: lead not in this pool")
+	ErrInvalid     = errors.New("queue: invalid argument")
+)
+
+// Lifecycle states of a lead in the queue.
+const (
+	StateQueued    = "queued"    // eligible, ranked
+	StateScheduled = "scheduled" // waiting for its next attempt (retry spacing or callback)
+	StateClaimed   = "claimed"   // leased to a rep
+	StateNurture   = "nurture"   // out of the active queue: attempts exhausted, too old or not ready
+	StateMeeting   = "meeting"   // meeting booked: converted
+	StateClosed    = "closed"    // disqualified or unreachable
+)
+
+var stateNames = map[string]string{
+	"q": StateQueued, "s": StateScheduled, "c": StateClaimed,
+	"n": StateNurture, "m": StateMeeting, "x": StateClosed,
+}
+
+//go:embed lua/common.lua
+var luaCommon string
+
+//go:embed lua/upsert.lua
+var luaUpsert string
+
+//go:embed lua/remove.lua
+var luaRemove string
+
+//go:embed lua/state.lua
+var luaState string
+
+//go:embed lua/next.lua
+var luaNext string
+
+//go:embed lua/claim.lua
+var luaClaim string
+
+//go:embed lua/peek.lua
+var luaPeek string
+
+//go:embed lua/tick.lua
+var luaTick string
+
+// Every script carries the shared helpers, so each is one EVALSHA.
+var (
+	scriptUpsert = redis.NewScript(luaCommon + luaUpsert)
+	scriptRemove = redis.NewScript(luaCommon + luaRemove)
+	scriptState  = redis.NewScript(luaCommon + luaState)
+	scriptNext   = redis.NewScript(luaCommon + luaNext)
+	scriptClaim  = redis.NewScript(luaCommon + luaClaim)
+	scriptPeek   = redis.NewScript(luaCommon + luaPeek)
+	scriptTick   = redis.NewScript(luaCommon + luaTick)
+)
+
+// Queue is the call queue in Redis; safe for concurrent use by many replicas.
+type Queue struct {
+	rdb      redis.UniversalClient
+	cfg      Config
+	defaults []any            // profile arguments of pools without their own policy
+	profiles map[string][]any // profile arguments of pools with their own policy
+	m        *metrics
+}
+
+// New returns a queue over rdb with a validated config.
+func New(rdb redis.UniversalClient, cfg Config) (*Queue, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("queue config: %w", err)
+	}
+	q := &Queue{rdb: rdb, cfg: cfg, profiles: map[string][]any{}, m: newMetrics(cfg.SLA)}
+	q.defaults = q.profileArgs(cfg.Profile)
+	for name, p := range cfg.Pools {
+		q.profiles[name] = q.profileArgs(p)
+	}
+	return q, nil
+}
+
+// Config returns the queue's configuration.
+func (q *Queue) Config() Config { return q.cfg }
+
+// profileArgs encodes a policy once, as the single msgpack array of doubles
+// that lua/common.lua's profile reads.
+func (q *Queue) profileArgs(p Profile) []any {
+	segs := p.Curve.Segments()
+	v := []float64{float64(len(segs)), p.Curve.Horizon().Seconds(), q.cfg.Lease.Seconds(),
+		q.cfg.Nurture.Seconds(), q.cfg.SLA.Seconds(), float64(p.MaxAttempts), 0, 0, 0, float64(q.cfg.Epoch.UnixNano()) / 1e9}
+	if p.Hours != nil {
+		v[6], v[7], v[8] = p.Hours.Start.Seconds(), p.Hours.End.Seconds(), float64(p.Hours.mask())
+	}
+	for _, s := range segs {
+		// off = log C_k + λ_k·s_k: the part of the shared term that does not move.
+		v = append(v, s.Start.Seconds(), s.Rate, math.Log(s.Value)+s.Rate*s.Start.Seconds())
+	}
+	v = append(v, float64(len(p.AttemptFactors)))
+	for _, f := range p.AttemptFactors {
+		v = append(v, math.Log(f))
+	}
+	v = append(v, float64(len(p.RetrySpacing)))
+	for _, d := range p.RetrySpacing {
+		v = append(v, d.Seconds())
+	}
+	b := append([]Budget(nil), p.Budgets...)
+	sort.Slice(b, func(i, j int) bool { return b[i].MinP > b[j].MinP })
+	v = append(v, float64(len(b)))
+	for _, x := range b {
+		v = append(v, x.MinP, float64(x.MaxAttempts))
+	}
+	return []any{msgpackFloats(v)}
+}
+
+// msgpackFloats encodes an array of float64 in msgpack (array 16, float 64).
+func msgpackFloats(v []float64) string {
+	b := make([]byte, 3, 3+9*len(v))
+	b[0] = 0xdc
+	binary.BigEndian.PutUint16(b[1:], uint16(len(v)))
+	for _, f := range v {
+		b = append(b, 0xcb)
+		b = binary.BigEndian.AppendUint64(b, math.Float64bits(f))
+	}
+	return string(b)
+}
+
+func (q *Queue) profileOf(pool string) []any {
+	if a, ok := q.profiles[pool]; ok {
+		return a
+	}
+	return q.defaults
+}
+
+// Lead is what the queue needs to rank a lead.
+type Lead struct {
+	ID, Pool  string
+	P         float64   // calibrated probability of converting if reached
+	TriggerAt time.Time // latest high-intent trigger; a later one re-heats the lead
+	// Attempts and NotBefore seed a lead new to the queue (imports, replays);
+	// for a known lead the queue's own cadence wins.
+	Attempts  int
+	NotBefore time.Time
+	Source    string // optional, for reason counts per source
+	// Timezone (IANA name, e.g. "Europe/Berlin") enables calling hours for
+	// the lead; empty or unknown means the lead's local time is unknown. Its
+	// UTC offset is taken at each Upsert (a DST change applies from then on).
+	Timezone string
+}
+
+// Placement says where Upsert put a lead.
+type Placement struct {
+	State    string
+	Segment  int     // curve segment while queued, else -1
+	Priority float64 // current priority while queued, else 0
+}
+
+// Upsert places a new lead or re-places a known one (new score, re-heat).
+// A lead moving to another pool must be removed from the old one first.
+func (q *Queue) Upsert(ctx context.Context, l Lead, now time.Time) (Placement, error) {
+	keys, args, err := q.upsertArgs(l, now)
+	if err != nil {
+		return Placement{}, err
+	}
+	r, err := scriptUpsert.Run(ctx, q.rdb, keys, args...).StringSlice()
+	if err != nil {
+		return Placement{}, fmt.Errorf("queue upsert %s: %w", l.ID, err)
+	}
+	pl := Placement{State: stateNames[r[0]], Segment: -1}
+	if r[0] == "q" {
+		pl.Segment = atoi(r[1])
+		pl.Priority = q.item(l.Pool, l.ID, pl.Segment, r[2], r[3], r[4], q.at(r[5])).Priority
+	}
+	return pl, nil
+}
+
+// UpsertBatch upserts many leads in pipelined round trips of batch size 1000:
+// imports, replays and re-scoring after a model change.
+func (q *Queue) UpsertBatch(ctx context.Context, leads []Lead, now time.Time) error {
+	const batch = 1000
+	keys := make([][]string, batch)
+	args := make([][]any, batch)
+	for start := 0; start < len(leads); start += batch {
+		n := min(batch, len(leads)-start)
+		for i, l := range leads[start : start+n] {
+			var err error
+			if keys[i], args[i], err = q.upsertArgs(l, now); err != nil {
+				return err
+			}
+		}
+		_, err := evalPipelined(ctx, q.rdb, scriptUpsert, n, func(i int) ([]string, []any) { return keys[i], args[i] })
+		if err != nil {
+			return fmt.Errorf("queue upsert batch: %w", err)
+		}
+	}
+	return nil
+}
+
+func (q *Queue) upsertArgs(l Lead, now time.Time) ([]string, []any, error) {
+	if err := validPool(l.Pool); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := validLeadID(l.ID); err != nil {
+		return nil, nil, err
+	}
+	if l.TriggerAt.IsZero() || l.Attempts < 0 {
+		return nil, nil, fmt.Errorf("%w: lead %q needs a trigger time and attempts ≥ 0", ErrInvalid, l.ID)
+	}
+	if err := validP(l.P); err != nil {
+		return nil, nil, err
+	}
+	nb := ""
+	if !l.NotBefore.IsZero() {
+		nb = ftoa(q.sec(l.NotBefore))
+	}
+	tzo := ""
+	if loc := location(l.Timezone); loc != nil {
+		_, off := now.In(loc).Zone()
+		tzo = strconv.Itoa(off)
+	}
+	args := append([]any{ftoa(q.sec(now)), l.ID, ftoa(max(l.P, minP)), ftoa(q.sec(l.TriggerAt)), l.Attempts, nb, l.Source, tzo},
+		q.profileOf(l.Pool)...)
+	return []string{q.poolKey(l.Pool) + "clk"}, args, nil
+}
+
+// Remove takes a lead out of a pool, ending any open claim on it.
+func (q *Queue) Remove(ctx context.Context, pool, leadID string) error {
+	if err := validPool(pool); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	r, err := scriptRemove.Run(ctx, q.rdb, []string{q.poolKey(pool) + "clk"}, leadID).StringSlice()
+	if err != nil {
+		return fmt.Errorf("queue remove %s: %w", leadID, err)
+	}
+	if r[0] == "none" {
+		return ErrNotFound
+	}
+	if r[1] != "" && r[2] != "" {
+		// The rep's ledger lives under the rep's hash tag, so it is cleared
+		// in a second step; until then it only over-counts, never under.
+		if err := q.rdb.ZRem(ctx, q.repKey(r[2])+"cl", r[1]).Err(); err != nil {
+			return fmt.Errorf("queue remove %s: clear claim: %w", leadID, err)
+		}
+	}
+	return nil
+}
+
+// Item is one ranked lead with the parts of its priority.
+type Item struct {
+	LeadID, Pool  string
+	Priority      float64 // P × ContactFactor × AttemptFactor
+	P             float64
+	ContactFactor float64 // c(age)
+	AttemptFactor float64 // a(attempts)
+	AgeSeconds    float64 // since the latest trigger
+	Segment       int     // piece of the contact curve the age falls in
+	Attempts      int
+	SLABreached   bool
+}
+
+// item builds an Item from the stored fields at the script's instant now.
+func (q *Queue) item(pool, id string, seg int, p, t, a string, now time.Time) Item {
+	prof := q.cfg.profile(pool)
+	it := Item{LeadID: id, Pool: pool, Segment: seg, P: atof(p), Attempts: atoi(a)}
+	age := now.Sub(q.at(t))
+	it.AgeSeconds = age.Seconds()
+	it.ContactFactor = prof.Curve.Value(age)
+	it.AttemptFactor = prof.AttemptFactor(it.Attempts)
+	it.Priority = it.P * it.ContactFactor * it.AttemptFactor
+	return it
+}
+
+// sec converts a time to seconds since the epoch, the unit of every stored time.
+func (q *Queue) sec(t time.Time) float64 { return float64(t.Sub(q.cfg.Epoch)) / 1e9 }
+
+// at converts stored seconds since the epoch back to a time.
+func (q *Queue) at(s string) time.Time {
+	return q.cfg.Epoch.Add(time.Duration(math.Round(atof(s) * 1e9)))
+}
+
+// locations caches time zones: LoadLocation reads the zoneinfo database.
+var locations sync.Map // name -> *time.Location, or nil for unknown names
+
+// location returns the named time zone, or nil if the name is empty or unknown.
+func location(name string) *time.Location {
+	if name == "" {
+		return nil
+	}
+	if v, ok := locations.Load(name); ok {
+		loc, _ := v.(*time.Location)
+		return loc
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		locations.Store(name, nil)
+		return nil
+	}
+	locations.Store(name, loc)
+	return loc
+}
+
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+func atof(s string) float64 {
+	f, _ := strconv.ParseFloat(s, 64)
+	return f
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}

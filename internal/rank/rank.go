@@ -1,0 +1,206 @@
+// Package rank keeps the call queue in step with the feature store and the
+// model: it scores a lead from its features, routes it to a pool and places
+// it in the queue. The consumer calls it after every batch, the API after a
+// form, and the model watcher after every promotion or rollback.
+//
+// It is the one internal package that composes the domain packages
+// (features, model) with the queue; nothing in internal imports it.
+package rank
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/leadq/leadq/features"
+	"github.com/leadq/leadq/internal/queue"
+	"github.com/leadq/leadq/internal/route"
+	"github.com/leadq/leadq/model"
+)
+
+// poolField is the lead-hash field remembering the lead's pool, so a lead
+// whose firmographics move it to another pool leaves the old one.
+const poolField = "_pool"
+
+// Ranker scores leads and places them in the queue.
+type Ranker struct {
+	rdb    redis.UniversalClient
+	store  *features.Store
+	live   *model.Live
+	queue  *queue.Queue
+	router route.Router
+	log    *slog.Logger
+	catIdx map[string]int
+}
+
+// New returns a Ranker.
+func New(rdb redis.UniversalClient, store *features.Store, live *model.Live, q *queue.Queue, router route.Router, log *slog.Logger) *Ranker {
+	r := &Ranker{rdb: rdb, store: store, live: live, queue: q, router: router, log: log, catIdx: map[string]int{}}
+	for i, n := range store.Spec().CatNames() {
+		r.catIdx[n] = i
+	}
+	return r
+}
+
+// Router returns the routing rules.
+func (r *Ranker) Router() route.Router { return r.router }
+
+// Placed is a lead's score and queue placement.
+type Placed struct {
+	LeadID    string
+	P         float64
+	Version   string
+	Reasons   []model.Reason
+	Pool      string
+	Placement queue.Placement
+	Num       []float64 // the feature vector scored, for training snapshots
+	Cat       []string
+}
+
+// Place scores one lead from its state and places it in the queue.
+func (r *Ranker) Place(ctx context.Context, leadID string, st features.State, now time.Time) (Placed, error) {
+	pl, lead, ok := r.score(leadID, st, now, true)
+	if !ok {
+		return pl, nil
+	}
+	if err := r.movePool(ctx, leadID, st[poolField], pl.Pool); err != nil {
+		return pl, err
+	}
+	placement, err := r.queue.Upsert(ctx, lead, now)
+	if err != nil {
+		return pl, err
+	}
+	pl.Placement = placement
+	return pl, nil
+}
+
+// Rerank re-scores and re-places the leads a batch changed. Leads without a
+// high-intent trigger are not in the queue and are skipped.
+func (r *Ranker) Rerank(ctx context.Context, changes []features.Change, now time.Time) error {
+	ids := make([]string, 0, len(changes))
+	for _, c := range changes {
+		if !c.TriggerAt.IsZero() {
+			ids = append(ids, c.LeadID)
+		}
+	}
+	return r.rerankIDs(ctx, ids, now)
+}
+
+func (r *Ranker) rerankIDs(ctx context.Context, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	pipe := r.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.HGetAll(ctx, r.store.Key(id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("rank: read %d leads: %w", len(ids), err)
+	}
+	leads := make([]queue.Lead, 0, len(ids))
+	for i, id := range ids {
+		st := features.State(cmds[i].Val())
+		pl, lead, ok := r.score(id, st, now, false)
+		if !ok {
+			continue
+		}
+		if err := r.movePool(ctx, id, st[poolField], pl.Pool); err != nil {
+			return err
+		}
+		leads = append(leads, lead)
+	}
+	return r.queue.UpsertBatch(ctx, leads, now)
+}
+
+// score computes a lead's probability and queue entry; ok is false for a
+// lead with no trigger (not in the queue).
+func (r *Ranker) score(id string, st features.State, now time.Time, explain bool) (Placed, queue.Lead, bool) {
+	spec := r.store.Spec()
+	num := make([]float64, len(spec.NumNames()))
+	cat := make([]string, len(spec.CatNames()))
+	spec.Extract(st, now, num, cat)
+	pl := Placed{LeadID: id, Num: num, Cat: cat}
+	if explain {
+		pl.P, pl.Reasons, pl.Version = r.live.ExplainVector(num, cat, make([]model.Reason, 0, 2*model.TopReasons))
+	} else {
+		pl.P, pl.Version = r.live.ScoreVector(num, cat)
+	}
+	pl.Pool = r.router.Pool(func(f string) string {
+		if i, ok := r.catIdx[f]; ok {
+			return cat[i]
+		}
+		return ""
+	})
+	trig, ok := spec.TriggerAt(st)
+	if !ok {
+		return pl, queue.Lead{}, false
+	}
+	return pl, queue.Lead{
+		ID: id, Pool: pl.Pool, P: pl.P, TriggerAt: trig,
+		Attempts: spec.Attempts(st), Source: cat[r.catIdx["source_first"]],
+		Timezone: features.Prop(st, "timezone"),
+	}, true
+}
+
+// movePool removes the lead from its old pool when routing moved it, and
+// remembers the new pool in the lead's hash.
+func (r *Ranker) movePool(ctx context.Context, id, old, pool string) error {
+	if old == pool {
+		return nil
+	}
+	if old != "" {
+		if err := r.queue.Remove(ctx, old, id); err != nil {
+			return fmt.Errorf("rank: move %s from pool %s: %w", id, old, err)
+		}
+	}
+	if err := r.rdb.HSet(ctx, r.store.Key(id), poolField, pool).Err(); err != nil {
+		return fmt.Errorf("rank: remember pool of %s: %w", id, err)
+	}
+	return nil
+}
+
+// RescoreAll re-scores every lead of the store, in pipelined batches, after
+// the model changed. It returns how many leads it re-placed.
+func (r *Ranker) RescoreAll(ctx context.Context, now time.Time) (int, error) {
+	start := time.Now()
+	n := 0
+	iter := r.rdb.Scan(ctx, 0, r.store.Key("*"), 5000).Iterator()
+	batch := make([]string, 0, 1000)
+	flush := func() error {
+		err := r.rerankIDs(ctx, batch, now)
+		n += len(batch)
+		batch = batch[:0]
+		return err
+	}
+	for iter.Next(ctx) {
+		batch = append(batch, leadOfKey(iter.Val(), r.store.Key("")))
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return n, fmt.Errorf("rank: scan leads: %w", err)
+	}
+	if err := flush(); err != nil {
+		return n, err
+	}
+	r.log.Info("rescored leads after a model change", "leads", n, "model", r.live.Version(), "took", time.Since(start))
+	return n, nil
+}
+
+// leadOfKey cuts the lead id out of "<prefix>lead:{<id>}", given empty
+// "<prefix>lead:{}".
+func leadOfKey(key, empty string) string {
+	head := len(empty) - 1
+	if len(key) <= len(empty) {
+		return ""
+	}
+	return key[head : len(key)-1]
+}
+
