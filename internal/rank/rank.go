@@ -203,4 +203,3 @@ func leadOfKey(key, empty string) string {
 	}
 	return key[head : len(key)-1]
 }
-
