@@ -409,6 +409,15 @@ kafka_start() {
 	if [[ -n $pids ]]; then
 		pids=${pids%%$'\n'*}
 		local want="listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT"
+		if [[ ! -f $KPROPS ]]; then
+			# Its checkout was deleted under it (a re-cloned work tree): stale, stop it.
+			log "stopping a stale kafka (pid $pids) whose configuration is gone"
+			kill -9 $pids 2>/dev/null || true
+			sleep 1
+			pids=
+		fi
+	fi
+	if [[ -n $pids ]]; then
 		if ! grep -qxF "$want" "$KPROPS" 2>/dev/null; then
 			die "testenv's kafka (pid $pids) runs with other ports ($(grep '^listeners=' "$KPROPS" 2>/dev/null)); run '$0 down' first"
 		fi
