@@ -29,17 +29,20 @@ func newKeyring(keys []config.APIKey) *keyring {
 	return k
 }
 
-// scopeOf returns the scope of a presented secret. It compares against every
-// key in constant time, so timing tells nothing about which key matched.
-func (k *keyring) scopeOf(secret string) (string, bool) {
+// scopeOf returns the scope of a presented secret and an id of the key (a
+// prefix of its hash, for rate limits). It compares against every key in
+// constant time, so timing tells nothing about which key matched.
+func (k *keyring) scopeOf(secret string) (scope, id string, found bool) {
 	h := sha256.Sum256([]byte(secret))
-	scope, found := "", false
 	for _, key := range k.keys {
 		if subtle.ConstantTimeCompare(h[:], key.hash[:]) == 1 {
 			scope, found = key.scope, true
 		}
 	}
-	return scope, found
+	if found {
+		id = string(h[:8])
+	}
+	return scope, id, found
 }
 
 // require admits a request whose bearer key has the scope, or admin.
@@ -51,7 +54,7 @@ func (s *Server) require(scope string) fiber.Handler {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="leadq"`)
 			return problem(fiber.StatusUnauthorized, "missing API key: send Authorization: Bearer <key>")
 		}
-		got, ok := s.keys.scopeOf(secret)
+		got, id, ok := s.keys.scopeOf(secret)
 		if !ok {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="leadq", error="invalid_token"`)
 			return problem(fiber.StatusUnauthorized, "unknown API key")
@@ -59,7 +62,9 @@ func (s *Server) require(scope string) fiber.Handler {
 		if got != scope && got != "admin" {
 			return problem(fiber.StatusForbidden, "this key has scope "+got+"; the route needs "+scope)
 		}
-		c.Locals("scope", got)
+		if err := s.rateLimit(c, got, id); err != nil {
+			return err
+		}
 		return c.Next()
 	}
 }

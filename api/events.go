@@ -103,12 +103,19 @@ func decodeStrict(body []byte, v any) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		return problem(fiber.StatusBadRequest, "wrong type", FieldProblem{Field: te.Field, Detail: "must be " + te.Type.String() + ", not " + te.Value})
+		field, want := te.Field, te.Type.String()
+		if field == "" {
+			field, want = "body", "a JSON object"
+		}
+		return problem(fiber.StatusBadRequest, "wrong type", FieldProblem{Field: field, Detail: "must be " + want + ", not " + te.Value})
 	case errors.As(err, &se):
 		return problem(fiber.StatusBadRequest, "malformed JSON", FieldProblem{Field: "body", Detail: se.Error() + " at byte " + strconv.FormatInt(se.Offset, 10)})
 	default:
 		msg := err.Error()
 		if f, ok := cutUnknownField(msg); ok {
+			if f == "" {
+				f = `""` // an empty key still names the field
+			}
 			return problem(fiber.StatusBadRequest, "unknown field", FieldProblem{Field: f, Detail: "not a field of this request"})
 		}
 		return problem(fiber.StatusBadRequest, "malformed JSON", FieldProblem{Field: "body", Detail: msg})

@@ -5,10 +5,12 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -35,11 +37,17 @@ type Config struct {
 	Events    EventWriter
 	Live      *model.Live   // the model this replica serves
 	Models    ModelRegistry // model versions, rollback
-	Queue     Queue
-	Snapshots Snapshots
-	Pools     []string // every routed pool: the default of a pull or peek
-	Ranker    Ranker
-	Idents    Idents
+	// RateLimit is each API key's requests per second (burst: one second's
+	// worth); FormRateLimit is form submissions per second per client
+	// address. Zero disables a limit.
+	RateLimit, FormRateLimit float64
+	// CORSOrigins lists the web origins allowed to call the form routes.
+	CORSOrigins []string
+	Queue       Queue
+	Snapshots   Snapshots
+	Pools       []string // every routed pool: the default of a pull or peek
+	Ranker      Ranker
+	Idents      Idents
 	// Retrain trains a model now (POST /v1/model/retrain).
 	Retrain func(ctx context.Context) (*training.Result, error)
 	// MaxEventBatch is the most events one POST /v1/events may carry.
@@ -52,6 +60,8 @@ type Server struct {
 	app     *fiber.App
 	cfg     Config
 	keys    *keyring
+	perKey  *limiters
+	perIP   *limiters
 	now     func() time.Time
 	latency *prometheus.HistogramVec
 }
@@ -61,6 +71,12 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, keys: newKeyring(cfg.APIKeys), now: cfg.Now}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if cfg.RateLimit > 0 {
+		s.perKey = newLimiters(cfg.RateLimit, max(1, int(cfg.RateLimit)))
+	}
+	if cfg.FormRateLimit > 0 {
+		s.perIP = newLimiters(cfg.FormRateLimit, max(1, int(2*cfg.FormRateLimit)))
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "leadq",
@@ -86,6 +102,23 @@ func New(cfg Config) *Server {
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry})))
 
 	v1 := s.app.Group("/v1")
+	if len(cfg.CORSOrigins) > 0 {
+		// Only the form routes are meant for browsers; the others get no
+		// CORS headers, so a web page cannot call them.
+		c := cors.New(cors.Config{
+			AllowOrigins: strings.Join(cfg.CORSOrigins, ","),
+			AllowMethods: "POST,OPTIONS",
+			AllowHeaders: "Authorization,Content-Type,Idempotency-Key",
+			MaxAge:       600,
+		})
+		v1.Use("/leads", func(ctx *fiber.Ctx) error {
+			if ctx.Path() == "/v1/leads" {
+				return c(ctx)
+			}
+			return ctx.Next()
+		})
+		v1.Use("/score", c)
+	}
 	v1.Get("/leads/:id", s.require("dialer"), s.getLead)
 	v1.Post("/leads", s.require("form"), s.postLead)
 	v1.Post("/leads/:id/outcome", s.require("dialer"), s.postOutcome)

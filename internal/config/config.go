@@ -46,6 +46,9 @@ type Config struct {
 	ShutdownTimeout time.Duration // LEADQ_SHUTDOWN_TIMEOUT
 	BodyLimit       int           // LEADQ_BODY_LIMIT, bytes
 	MaxEventBatch   int           // LEADQ_MAX_EVENT_BATCH
+	RateLimit       float64       // LEADQ_RATE_LIMIT, requests/s per API key
+	FormRateLimit   float64       // LEADQ_FORM_RATE_LIMIT, form requests/s per client address
+	CORSOrigins     []string      // LEADQ_CORS_ORIGINS
 	Routes          string        // LEADQ_ROUTES, pool routing rules
 	DefaultPool     string        // LEADQ_DEFAULT_POOL
 	Lease           time.Duration // LEADQ_LEASE
@@ -66,7 +69,7 @@ func (c Config) Has(role string) bool { return slices.Contains(c.Roles, role) }
 // extra registers a subcommand's own flags (leadq replay's --from) on the same set.
 func Parse(name string, args []string, lookup func(string) (string, bool), extra ...func(*flag.FlagSet)) (Config, error) {
 	var c Config
-	var brokers, roles string
+	var brokers, roles, corsOrigins string
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "HTTP listen address")
 	fs.StringVar(&c.RedisURL, "redis-url", "", "Redis URL (redis://host:port/db); empty with no Kafka brokers starts the embedded servers")
@@ -84,6 +87,9 @@ func Parse(name string, args []string, lookup func(string) (string, bool), extra
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long shutdown may drain in-flight work")
 	fs.IntVar(&c.BodyLimit, "body-limit", 1<<20, "largest HTTP request body in bytes")
 	fs.IntVar(&c.MaxEventBatch, "max-event-batch", 500, "most events one POST /v1/events may carry")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 5000, "requests per second per API key (0: no limit)")
+	fs.Float64Var(&c.FormRateLimit, "form-rate-limit", 5, "form submissions per second per client address (0: no limit)")
+	fs.StringVar(&corsOrigins, "cors-origins", "", "web origins allowed to call the form routes, comma-separated (e.g. https://www.example.com)")
 	fs.StringVar(&c.Routes, "routes", "", "pool routing rules: pool=field:v1|v2,field:v3;pool2=... (fields: region, country, industry, company_size, language, source_first, source_last, seniority)")
 	fs.StringVar(&c.DefaultPool, "default-pool", "default", "pool of leads no routing rule matches")
 	fs.DurationVar(&c.Lease, "lease", 10*time.Minute, "how long a claimed lead is exclusively a rep's")
@@ -106,6 +112,7 @@ func Parse(name string, args []string, lookup func(string) (string, bool), extra
 	}
 	c.KafkaBrokers = splitList(brokers)
 	c.Roles = splitList(roles)
+	c.CORSOrigins = splitList(corsOrigins)
 	return c, c.Validate()
 }
 
@@ -179,6 +186,14 @@ func (c Config) Validate() error {
 	if _, err := route.Parse(c.Routes, c.DefaultPool); err != nil {
 		return fmt.Errorf("LEADQ_ROUTES: %v", err)
 	}
+	if c.RateLimit < 0 || c.FormRateLimit < 0 {
+		return errors.New("LEADQ_RATE_LIMIT and LEADQ_FORM_RATE_LIMIT: must not be negative (0 means no limit)")
+	}
+	for _, o := range c.CORSOrigins {
+		if u, err := url.Parse(o); o != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "") {
+			return fmt.Errorf("LEADQ_CORS_ORIGINS: %q is not an origin such as https://www.example.com", o)
+		}
+	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		return fmt.Errorf("LEADQ_LOG_LEVEL: unknown level %q", c.LogLevel)
 	}
@@ -195,10 +210,10 @@ func (c Config) String() string {
 	for _, k := range keys {
 		scopes = append(scopes, k.Scope+":***")
 	}
-	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d max_event_batch=%d routes=%q default_pool=%s lease=%s rep_cap=%d log_level=%s log_format=%s",
+	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d max_event_batch=%d rate_limit=%g form_rate_limit=%g cors_origins=%s routes=%q default_pool=%s lease=%s rep_cap=%d log_level=%s log_format=%s",
 		c.HTTPAddr, orEmbedded(maskURL(c.RedisURL)), orEmbedded(strings.Join(c.KafkaBrokers, ",")), strings.Join(scopes, ","),
 		strings.Join(c.Roles, ","), c.Topic, c.DLQTopic, c.GroupID, c.Partitions, c.KeyPrefix, c.BatchSize, c.BatchWait,
-		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.MaxEventBatch, c.Routes, c.DefaultPool, c.Lease, c.RepCap, c.LogLevel, c.LogFormat)
+		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.MaxEventBatch, c.RateLimit, c.FormRateLimit, strings.Join(c.CORSOrigins, ","), c.Routes, c.DefaultPool, c.Lease, c.RepCap, c.LogLevel, c.LogFormat)
 }
 
 func orEmbedded(s string) string {
