@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/leadq/leadq/internal/queue"
 	"github.com/leadq/leadq/internal/rank"
@@ -50,4 +54,49 @@ func tickQueue(ctx context.Context, q *queue.Queue, pools []string, log *slog.Lo
 			}
 		}
 	}
+}
+
+// forwardQueueEvents publishes the queue's events (sla_breached) to Kafka,
+// keyed by lead id, then acknowledges them. Every replica runs it; a Redis
+// consumer group gives each event to one of them, and an event a crashed
+// replica read but did not acknowledge is taken over after a minute.
+func forwardQueueEvents(ctx context.Context, q *queue.Queue, pools []string, w *kafka.Writer, log *slog.Logger) error {
+	host, _ := os.Hostname()
+	consumer := host + "-" + randomSuffix()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		for _, pool := range pools {
+			evs, err := q.ReadEvents(ctx, pool, consumer, 500)
+			if err != nil || len(evs) == 0 {
+				if err != nil && ctx.Err() == nil {
+					log.Warn("reading queue events failed", "pool", pool, "err", err)
+				}
+				continue
+			}
+			msgs := make([]kafka.Message, len(evs))
+			ids := make([]string, len(evs))
+			for i, ev := range evs {
+				b, _ := json.Marshal(ev)
+				msgs[i] = kafka.Message{Key: []byte(ev.LeadID), Value: b}
+				ids[i] = ev.ID
+			}
+			if err := w.WriteMessages(ctx, msgs...); err != nil {
+				log.Warn("forwarding queue events to Kafka failed; will retry", "pool", pool, "events", len(msgs), "err", err)
+				continue
+			}
+			if err := q.AckEvents(ctx, pool, ids...); err != nil {
+				log.Warn("acknowledging forwarded queue events failed; they may be sent again", "pool", pool, "err", err)
+			}
+		}
+	}
+}
+
+func randomSuffix() string {
+	return strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 }

@@ -112,6 +112,8 @@ func TestServeRealServers(t *testing.T) {
 		"LEADQ_KAFKA_BROKERS": strings.Join(testenv.KafkaBrokers(t), ","),
 		"LEADQ_TOPIC":         "ev" + u,
 		"LEADQ_DLQ_TOPIC":     "dlq" + u,
+		"LEADQ_ALERT_TOPIC":   "al" + u,
+		"LEADQ_SLA":           "1s",
 		"LEADQ_GROUP_ID":      "g" + u,
 		"LEADQ_KEY_PREFIX":    "t" + u + ":",
 		"LEADQ_API_KEYS":      "dialer:dialer-secret,ingest:ingest-secret,admin:admin-secret,form:form-secret",
@@ -175,6 +177,27 @@ func TestServeRealServers(t *testing.T) {
 	}
 	if code, body := do(t, "POST", base+"/v1/leads/"+claim.Lead.LeadID+"/outcome", "dialer-secret", outcome); code != 409 {
 		t.Fatalf("stale claim: %d %s, want 409", code, body)
+	}
+
+	// The leads nobody called within the (1 s) SLA raise sla_breached on Kafka.
+	alerts := kafka.NewReader(kafka.ReaderConfig{Brokers: testenv.KafkaBrokers(t), Topic: env["LEADQ_ALERT_TOPIC"], GroupID: "alerts" + u, StartOffset: kafka.FirstOffset, MaxWait: 50 * time.Millisecond})
+	defer alerts.Close()
+	actx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	seen := map[string]bool{}
+	for !seen["lead-1"] && !seen["lead-2"] {
+		m, err := alerts.ReadMessage(actx)
+		if err != nil {
+			t.Fatalf("no sla_breached event for lead-1 or lead-2 on %s: %v (seen %v)", env["LEADQ_ALERT_TOPIC"], err, seen)
+		}
+		var ev struct {
+			Type   string `json:"type"`
+			LeadID string `json:"lead_id"`
+		}
+		if err := json.Unmarshal(m.Value, &ev); err != nil || ev.Type != "sla_breached" {
+			t.Fatalf("alert %s: %v", m.Value, err)
+		}
+		seen[ev.LeadID] = true
 	}
 
 	// The model registry starts on the prior; nothing to roll back; a retrain

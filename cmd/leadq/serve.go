@@ -60,7 +60,7 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 	}
 
 	qcfg := queue.DefaultConfig()
-	qcfg.Prefix, qcfg.Lease, qcfg.RepCap = cfg.KeyPrefix, cfg.Lease, cfg.RepCap
+	qcfg.Prefix, qcfg.Lease, qcfg.RepCap, qcfg.SLA = cfg.KeyPrefix, cfg.Lease, cfg.RepCap, cfg.SLA
 	q, err := queue.New(b.Redis, qcfg)
 	if err != nil {
 		return err
@@ -84,6 +84,12 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 	})
 	g.Go(func() error { return rescoreOnSwap(ctx, b.Redis, cfg.KeyPrefix, ranker, swapped, log) })
 	g.Go(func() error { return tickQueue(ctx, q, router.Pools(), log) })
+	alerts := &kafka.Writer{
+		Addr: kafka.TCP(b.Brokers...), Topic: cfg.AlertTopic, Balancer: &kafka.Murmur2Balancer{},
+		RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond, Transport: &kafka.Transport{},
+	}
+	defer alerts.Close()
+	g.Go(func() error { return forwardQueueEvents(ctx, q, router.Pools(), alerts, log) })
 	if cfg.Has(config.RoleAPI) {
 		keys, _ := config.ParseAPIKeys(cfg.APIKeys) // validated by config.Parse
 		if len(keys) == 0 {

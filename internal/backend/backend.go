@@ -32,7 +32,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Backend, e
 	b := &Backend{Brokers: cfg.KafkaBrokers}
 	redisURL := cfg.RedisURL
 	if cfg.Embedded() {
-		emb, err := StartEmbedded(cfg.Partitions, cfg.Topic, cfg.DLQTopic)
+		emb, err := StartEmbedded(cfg.Partitions, cfg.Topic, cfg.DLQTopic, cfg.AlertTopic)
 		if err != nil {
 			return nil, err
 		}
@@ -58,7 +58,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Backend, e
 		b.Close()
 		return nil, err
 	}
-	if err := EnsureTopics(ctx, b.Brokers, cfg.Partitions, cfg.Topic, cfg.DLQTopic); err != nil {
+	if err := EnsureTopics(ctx, b.Brokers, cfg.Partitions, cfg.Topic, cfg.DLQTopic, cfg.AlertTopic); err != nil {
 		b.Close()
 		return nil, err
 	}

@@ -15,7 +15,7 @@ func testConfig(redisURL string, brokers []string) config.Config {
 	u := testenv.Unique()
 	return config.Config{
 		RedisURL: redisURL, KafkaBrokers: brokers, Partitions: 3,
-		Topic: "ev" + u, DLQTopic: "dlq" + u, GroupID: "g" + u, KeyPrefix: "t" + u + ":",
+		Topic: "ev" + u, DLQTopic: "dlq" + u, AlertTopic: "al" + u, GroupID: "g" + u, KeyPrefix: "t" + u + ":",
 		BatchSize: 100, BatchWait: 10 * time.Millisecond,
 	}
 }

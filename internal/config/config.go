@@ -37,6 +37,7 @@ type Config struct {
 	Roles           []string      // LEADQ_ROLES
 	Topic           string        // LEADQ_TOPIC
 	DLQTopic        string        // LEADQ_DLQ_TOPIC
+	AlertTopic      string        // LEADQ_ALERT_TOPIC
 	GroupID         string        // LEADQ_GROUP_ID
 	Partitions      int           // LEADQ_PARTITIONS, for topics leadq creates
 	KeyPrefix       string        // LEADQ_KEY_PREFIX
@@ -52,6 +53,7 @@ type Config struct {
 	Routes          string        // LEADQ_ROUTES, pool routing rules
 	DefaultPool     string        // LEADQ_DEFAULT_POOL
 	Lease           time.Duration // LEADQ_LEASE
+	SLA             time.Duration // LEADQ_SLA
 	RepCap          int           // LEADQ_REP_CAP
 	LogLevel        string        // LEADQ_LOG_LEVEL
 	LogFormat       string        // LEADQ_LOG_FORMAT
@@ -78,6 +80,7 @@ func Parse(name string, args []string, lookup func(string) (string, bool), extra
 	fs.StringVar(&roles, "roles", strings.Join(AllRoles, ","), "roles to run: api,consumer,trainer")
 	fs.StringVar(&c.Topic, "topic", "leadq.events", "Kafka topic of lead events")
 	fs.StringVar(&c.DLQTopic, "dlq-topic", "leadq.events.dlq", "Kafka dead-letter topic")
+	fs.StringVar(&c.AlertTopic, "alert-topic", "leadq.alerts", "Kafka topic of the queue's events (sla_breached)")
 	fs.StringVar(&c.GroupID, "group-id", "leadq", "Kafka consumer group")
 	fs.IntVar(&c.Partitions, "partitions", 4, "partitions of topics leadq creates")
 	fs.StringVar(&c.KeyPrefix, "key-prefix", "lq:", "prefix of every Redis key")
@@ -93,6 +96,7 @@ func Parse(name string, args []string, lookup func(string) (string, bool), extra
 	fs.StringVar(&c.Routes, "routes", "", "pool routing rules: pool=field:v1|v2,field:v3;pool2=... (fields: region, country, industry, company_size, language, source_first, source_last, seniority)")
 	fs.StringVar(&c.DefaultPool, "default-pool", "default", "pool of leads no routing rule matches")
 	fs.DurationVar(&c.Lease, "lease", 10*time.Minute, "how long a claimed lead is exclusively a rep's")
+	fs.DurationVar(&c.SLA, "sla", 5*time.Minute, "speed-to-lead target: first call attempt within this of the trigger")
 	fs.IntVar(&c.RepCap, "rep-cap", 1, "open claims a rep may hold at once")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
@@ -158,6 +162,7 @@ func (c Config) Validate() error {
 		{"LEADQ_RETRAIN_INTERVAL", c.RetrainInterval},
 		{"LEADQ_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
 		{"LEADQ_LEASE", c.Lease},
+		{"LEADQ_SLA", c.SLA},
 	} {
 		if d.v <= 0 {
 			return fmt.Errorf("%s: must be positive, got %s", d.name, d.v)
@@ -177,8 +182,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s: must be between 1 and %d, got %d", n.name, n.max, n.v)
 		}
 	}
-	if c.Topic == "" || c.DLQTopic == "" || c.Topic == c.DLQTopic {
-		return errors.New("LEADQ_TOPIC and LEADQ_DLQ_TOPIC: must be set and differ")
+	if c.Topic == "" || c.DLQTopic == "" || c.AlertTopic == "" || c.Topic == c.DLQTopic || c.AlertTopic == c.Topic || c.AlertTopic == c.DLQTopic {
+		return errors.New("LEADQ_TOPIC, LEADQ_DLQ_TOPIC and LEADQ_ALERT_TOPIC: must be set and differ")
 	}
 	if c.GroupID == "" {
 		return errors.New("LEADQ_GROUP_ID: must be set")
@@ -210,10 +215,10 @@ func (c Config) String() string {
 	for _, k := range keys {
 		scopes = append(scopes, k.Scope+":***")
 	}
-	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d max_event_batch=%d rate_limit=%g form_rate_limit=%g cors_origins=%s routes=%q default_pool=%s lease=%s rep_cap=%d log_level=%s log_format=%s",
+	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s alert_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d max_event_batch=%d rate_limit=%g form_rate_limit=%g cors_origins=%s routes=%q default_pool=%s lease=%s sla=%s rep_cap=%d log_level=%s log_format=%s",
 		c.HTTPAddr, orEmbedded(maskURL(c.RedisURL)), orEmbedded(strings.Join(c.KafkaBrokers, ",")), strings.Join(scopes, ","),
-		strings.Join(c.Roles, ","), c.Topic, c.DLQTopic, c.GroupID, c.Partitions, c.KeyPrefix, c.BatchSize, c.BatchWait,
-		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.MaxEventBatch, c.RateLimit, c.FormRateLimit, strings.Join(c.CORSOrigins, ","), c.Routes, c.DefaultPool, c.Lease, c.RepCap, c.LogLevel, c.LogFormat)
+		strings.Join(c.Roles, ","), c.Topic, c.DLQTopic, c.AlertTopic, c.GroupID, c.Partitions, c.KeyPrefix, c.BatchSize, c.BatchWait,
+		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.MaxEventBatch, c.RateLimit, c.FormRateLimit, strings.Join(c.CORSOrigins, ","), c.Routes, c.DefaultPool, c.Lease, c.SLA, c.RepCap, c.LogLevel, c.LogFormat)
 }
 
 func orEmbedded(s string) string {

@@ -92,6 +92,7 @@ func main() {
 	redisURL := flag.String("redis", os.Getenv("LEADQ_TEST_REDIS_URL"), "Redis URL")
 	prefix := flag.String("prefix", "bqbase:", "prefix of every Redis key")
 	fill := flag.Int("fill", 0, "members to put in the sorted set before serving")
+	fillOnly := flag.Bool("fill-only", false, "fill the sorted set and exit")
 	flag.Parse()
 
 	opt, err := redis.ParseURL(*redisURL)
@@ -112,6 +113,14 @@ func main() {
 		log.Fatalf("load script: %v", err)
 	}
 	zkey := *prefix + "bz"
+	if *fillOnly {
+		start := time.Now()
+		if err := fillSet(ctx, rdb, zkey, *fill); err != nil {
+			log.Fatalf("fill: %v", err)
+		}
+		fmt.Printf("baseline: %s holds %d members (filled in %.1fs)\n", zkey, rdb.ZCard(ctx, zkey).Val(), time.Since(start).Seconds())
+		return
+	}
 	var ready atomic.Bool
 
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})

@@ -2,6 +2,7 @@
 // internal/queue (not over HTTP), for bench/http/run.sh:
 //
 //	loadqueue -prefix P -from 0 -n 10000      add leads bl-0 … bl-9999 to pool "default"
+//	loadqueue -prefix P -count                 print how many leads pool "default" ranks
 //	loadqueue -prefix P -clean -topics a,b    unlink every key under P and delete the Kafka topics
 //
 // Leads get a random calibrated probability and a trigger spread over the
@@ -39,6 +40,7 @@ func main() {
 	clean := flag.Bool("clean", false, "unlink every key under -prefix (and delete -topics) instead of loading")
 	topics := flag.String("topics", "", "with -clean: Kafka topics to delete, comma-separated")
 	brokers := flag.String("brokers", os.Getenv("LEADQ_TEST_KAFKA_BROKERS"), "with -clean: Kafka brokers")
+	count := flag.Bool("count", false, "print how many leads -pool ranks (queued) and exit")
 	flag.Parse()
 	if *prefix == "" || strings.ContainsAny(*prefix, "*?[") {
 		log.Fatal("loadqueue: -prefix is required and must not contain glob characters")
@@ -67,6 +69,14 @@ func main() {
 
 	cfg := queue.DefaultConfig()
 	cfg.Prefix = *prefix
+	if *count {
+		n, err := queuedCount(ctx, rdb, *prefix, *pool, len(cfg.Profile.Curve.Segments()))
+		if err != nil {
+			log.Fatalf("loadqueue: counting: %v", err)
+		}
+		fmt.Println(n)
+		return
+	}
 	q, err := queue.New(rdb, cfg)
 	if err != nil {
 		log.Fatalf("loadqueue: %v", err)

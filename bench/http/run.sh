@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# HTTP system benchmarks of leadq over loopback, each side by side in the same
+# run with a bare Fiber server (bench/http/baseline) on the same machine and
+# the same real Redis. Prints a Markdown section on stdout, progress on stderr.
+#
+#   . .testenv/env && bench/http/run.sh            full run (about 5 minutes)
+#   . .testenv/env && bench/http/run.sh --quick    short runs, 100k queued leads (tooling check)
+#
+# Order: POST /v1/score; POST /v1/leads; pulls of the leads just created
+# through the form (they have feature state, unlike the loaded ones); load
+# the queue with bench/http/loadqueue (not over HTTP); pull cost at 10k, 100k
+# and 1M queued leads; open-loop pulls at 1,000/s; saturated pulls.
+#
+# Environment (defaults in brackets): BENCH_HTTP_DURATION [12] seconds per
+# measured wrk run, BENCH_HTTP_WARMUP [3], BENCH_HTTP_QUEUE [1000000] queued
+# leads, BENCH_HTTP_RATE [1000] open-loop pulls/s, BENCH_HTTP_OPEN [10]
+# open-loop seconds, BENCH_HTTP_GROW_N [2000] pulls per growth run,
+# BENCH_HTTP_GROW_SIZES ["10000 100000"] smaller queue sizes compared with
+# BENCH_HTTP_QUEUE, BENCH_HTTP_KEEP=1 keeps the work directory (logs, profiles).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export GODEBUG=cgocheck=0
+: "${LEADQ_TEST_REDIS_URL:?run scripts/testenv.sh up and source .testenv/env}"
+: "${LEADQ_TEST_KAFKA_BROKERS:?run scripts/testenv.sh up and source .testenv/env}"
+
+DUR=${BENCH_HTTP_DURATION:-12}
+WARM=${BENCH_HTTP_WARMUP:-3}
+QUEUE=${BENCH_HTTP_QUEUE:-1000000}
+RATE=${BENCH_HTTP_RATE:-1000}
+OPEN=${BENCH_HTTP_OPEN:-10}
+GROW_N=${BENCH_HTTP_GROW_N:-2000}
+GROW_SIZES=${BENCH_HTTP_GROW_SIZES:-10000 100000}
+CONNS=16
+THREADS=2
+cmdline="bench/http/run.sh $*"
+if [[ ${1:-} == --quick ]]; then
+	DUR=3 WARM=1 QUEUE=100000 OPEN=3 GROW_N=1000 GROW_SIZES="10000"
+fi
+
+log() { echo "bench/http: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+run=bh$(date +%s)$RANDOM
+work=$(mktemp -d "${TMPDIR:-/tmp}/leadq-bench-http.XXXXXX")
+prefix="bench:$run:"
+bprefix="bench:$run:base:"
+topic="bench.$run.events"
+dlq="bench.$run.dlq"
+fkey="form-$run-secret" dkey="dialer-$run-secret" ikey="ingest-$run-secret" akey="admin-$run-secret"
+leadq_pid="" base_pid=""
+
+cleanup() {
+	local rc=$?
+	set +e
+	for pid in $leadq_pid $base_pid; do
+		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	done
+	if [[ -x $work/loadqueue ]]; then
+		"$work/loadqueue" -clean -prefix "$prefix" -topics "$topic,$dlq" >&2
+		"$work/loadqueue" -clean -prefix "$bprefix" >&2
+	fi
+	if [[ ${BENCH_HTTP_KEEP:-} == 1 || $rc != 0 ]]; then
+		log "work directory kept: $work"
+	else
+		rm -rf "$work"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port: a loopback port nobody listens on.
+free_port() {
+	local p
+	for _ in $(seq 100); do
+		p=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+	die "no free port"
+}
+
+wait_ready() { # url seconds pid
+	local deadline=$((SECONDS + $2))
+	until curl -fsS -o /dev/null "$1" 2>/dev/null; do
+		kill -0 "$3" 2>/dev/null || die "server for $1 exited; see $work"
+		((SECONDS < deadline)) || die "$1 not ready after $2 s; see $work"
+		sleep 0.2
+	done
+}
+
+# field LINE NAME: the value of NAME=value in a RESULT line.
+field() { sed -nE "s/.*[ ]$2=([^ ]+).*/\1/p" <<<"$1"; }
+ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
+num() { awk -v x="$1" 'BEGIN { printf "%\047.0f", x }' 2>/dev/null || echo "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; }
+# met COND-AWK-EXPR: "met" or "**NOT met**".
+met() { if awk "BEGIN { exit !($1) }"; then echo met; else echo "**NOT met**"; fi; }
+
+# wrkrun LABEL KEY SCRIPT URL SECONDS: one wrk run, its RESULT line on stdout.
+wrkrun() {
+	local out line
+	out=$(BENCH_WRK_DIR=$PWD/bench/http/wrk BENCH_KEY=$2 BENCH_TAG="$run-$1-$RANDOM" \
+		wrk -t"$THREADS" -c"$CONNS" -d"$5"s --timeout 5s -s "bench/http/wrk/$3" "$4" 2>&1) || die "wrk $1: $out"
+	line=$(grep '^RESULT' <<<"$out") || die "wrk $1 printed no RESULT: $out"
+	log "$1: $line"
+	echo "$line"
+}
+
+# wrkpair NAME KEY SCRIPT PATH: warm both, then measure baseline and leadq.
+wrkpair() {
+	wrkrun "$1-warm-base" "" "$3" "$base_url$4" "$WARM" >/dev/null
+	wrkrun "$1-warm-leadq" "$2" "$3" "$leadq_url$4" "$WARM" >/dev/null
+	B=$(wrkrun "$1-base" "" "$3" "$base_url$4" "$DUR")
+	L=$(wrkrun "$1-leadq" "$2" "$3" "$leadq_url$4" "$DUR")
+}
+
+queued() { "$work/loadqueue" -prefix "$prefix" -pool "${1:-default}" -count; }
+
+machine() { echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg)"; }
+
+# ---------------------------------------------------------------- build, start
+command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
+load_start=$(machine)
+log "run $run, work directory $work; $load_start"
+make -s build >&2
+for t in baseline loadqueue openloop; do
+	go build -o "$work/$t" "./bench/http/$t"
+done
+
+lport=$(free_port)
+LEADQ_REDIS_URL=$LEADQ_TEST_REDIS_URL LEADQ_KAFKA_BROKERS=$LEADQ_TEST_KAFKA_BROKERS \
+	LEADQ_HTTP_ADDR=127.0.0.1:$lport LEADQ_KEY_PREFIX=$prefix LEADQ_TOPIC=$topic LEADQ_DLQ_TOPIC=$dlq \
+	LEADQ_GROUP_ID=bench-$run LEADQ_API_KEYS="form:$fkey,dialer:$dkey,ingest:$ikey,admin:$akey" \
+	LEADQ_LEASE=30m LEADQ_RATE_LIMIT=1e9 LEADQ_FORM_RATE_LIMIT=1e9 LEADQ_LOG_LEVEL=warn \
+	./bin/leadq serve >"$work/leadq.log" 2>&1 &
+leadq_pid=$!
+bport=$(free_port)
+"$work/baseline" -addr "127.0.0.1:$bport" -redis "$LEADQ_TEST_REDIS_URL" -prefix "$bprefix" >"$work/baseline.log" 2>&1 &
+base_pid=$!
+leadq_url=http://127.0.0.1:$lport base_url=http://127.0.0.1:$bport
+wait_ready "$leadq_url/readyz" 60 "$leadq_pid"
+wait_ready "$base_url/readyz" 30 "$base_pid"
+log "leadq on $leadq_url (pid $leadq_pid), baseline on $base_url (pid $base_pid)"
+
+# ------------------------------------------------------------- POST /v1/score
+wrkpair score "$fkey" score.lua /v1/score
+SB=$B SL=$L
+
+# ------------------------------------------------------------- POST /v1/leads
+wrkpair leads "$fkey" leads.lua /v1/leads
+LB=$B LL=$L
+
+# --------------------------------- pulls of the leads created through the form
+ids=$work/ids.txt
+formq=$(queued)
+fr_n=$((formq < 6000 ? formq : 6000))
+FR="" FD=""
+if ((fr_n >= 1000)); then
+	warm=0.5
+	FR=$("$work/openloop" -url "$leadq_url/v1/queue/next" -key "$dkey" -tag "$run-f" -mode open -rate "$RATE" \
+		-warmup ${warm}s -duration "$(awk -v n="$fr_n" -v r="$RATE" -v w=$warm 'BEGIN { printf "%.1fs", n / r - w - 0.2 }')" -ids "$ids")
+	log "pulls of form leads: $FR"
+fi
+rest=$(queued)
+if ((rest > 0)); then # drain them so the queue benchmarks see only loaded leads
+	FD=$("$work/openloop" -url "$leadq_url/v1/queue/next" -key "$dkey" -tag "$run-d" -mode closed -conns $CONNS -n "$rest" -ids "$ids")
+	log "drained form leads: $FD"
+fi
+
+# -------------------------------------------------------------- load the queue
+log "loading the queue (${GROW_SIZES// /, } and $QUEUE leads) and the baseline's sorted set"
+"$work/baseline" -redis "$LEADQ_TEST_REDIS_URL" -prefix "$bprefix" -fill "$QUEUE" -fill-only >&2 &
+fill_pid=$!
+from=0
+gpools=()
+for n in $GROW_SIZES; do
+	"$work/loadqueue" -prefix "$prefix" -pool "g$n" -from $from -n "$n" >&2
+	gpools+=("g$n")
+	from=$((from + n))
+done
+load_line=$("$work/loadqueue" -prefix "$prefix" -pool default -from $from -n "$QUEUE")
+log "$load_line"
+wait "$fill_pid" || die "filling the baseline's sorted set failed"
+
+# ------------------------------------------------- pull cost against queue size
+# The same closed-loop run (16 connections, GROW_N pulls) on pools of each
+# size, in the order small→large→large→small, so drift hits every size alike.
+declare -A grow_rps grow_p50 grow_dups
+sizes=($GROW_SIZES "$QUEUE")
+pools=("${gpools[@]}" default)
+order=()
+for i in "${!sizes[@]}"; do order+=("$i"); done
+for ((i = ${#sizes[@]} - 1; i >= 0; i--)); do order+=("$i"); done
+for i in "${order[@]}"; do
+	body="{\"sdr_id\":\"rep-{run}-{n}\",\"pools\":[\"${pools[$i]}\"]}"
+	"$work/openloop" -url "$leadq_url/v1/queue/next" -key "$dkey" -tag "$run-gw$i-$RANDOM" -mode closed -conns $CONNS -n 50 -body "$body" -ids "$ids" >/dev/null
+	G=$("$work/openloop" -url "$leadq_url/v1/queue/next" -key "$dkey" -tag "$run-g$i-$RANDOM" -mode closed -conns $CONNS -n "$GROW_N" -body "$body" -ids "$ids")
+	log "pull cost at ${sizes[$i]} queued: $G"
+	[[ $(field "$G" other) == - && $(field "$G" errors) == 0 ]] || die "growth run at ${sizes[$i]}: not every pull answered 200: $G"
+	grow_rps[$i]="${grow_rps[$i]:-} $(field "$G" rps)"
+	grow_p50[$i]="${grow_p50[$i]:-} $(field "$G" p50_us)"
+done
+
+# ------------------------------------------------------ open loop at 1,000/s
+O=$("$work/openloop" -url "$leadq_url/v1/queue/next" -key "$dkey" -tag "$run-o" -mode open -rate "$RATE" -warmup 2s -duration "${OPEN}s" -ids "$ids" 2>"$work/openloop.err")
+log "open loop: $O $(cat "$work/openloop.err")"
+
+# ---------------------------------------------------------- saturated pulls
+wrkrun next-warm-base "" next.lua "$base_url/v1/queue/next" "$WARM" >/dev/null
+wrkrun next-warm-leadq "$dkey" next.lua "$leadq_url/v1/queue/next" "$WARM" >/dev/null
+NB=$(wrkrun next-base "" next.lua "$base_url/v1/queue/next" "$DUR")
+before=$(queued)
+NL=$(wrkrun next-leadq "$dkey" next.lua "$leadq_url/v1/queue/next" "$DUR")
+after=$(queued)
+nl_ok=$(($(field "$NL" requests) - $(field "$NL" non2xx)))
+load_end=$(machine)
+
+# ------------------------------------------------------------------- report
+dups_all=$(sort "$ids" | uniq -d | wc -l)
+claimed_all=$(wc -l <"$ids")
+leadq_version=$(git describe --always --dirty 2>/dev/null || echo dev)
+
+row() { # metric leadq base ratio bar met
+	echo "| $1 | $2 | $3 | $4 | $5 | $6 |"
+}
+hdr() { echo "| | leadq | baseline | leadq/baseline | bar | |"; echo "|---|---:|---:|---:|---|---|"; }
+nonok() { # a RESULT line's failures, for a footnote
+	local e
+	e=$(($(field "$1" non2xx) + $(field "$1" connect) + $(field "$1" read) + $(field "$1" write) + $(field "$1" timeout)))
+	((e == 0)) || echo "($e failed) "
+}
+
+cat <<EOF
+## HTTP over loopback: bench/http/run.sh
+
+Machine: $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (wrk, leadq, the
+baseline, Redis and Kafka share the cores; other work on the machine shows in the load). leadq
+$leadq_version, Redis $(redis-cli -u "$LEADQ_TEST_REDIS_URL" info server 2>/dev/null | sed -n 's/^redis_version:\(.*\)\r$/\1/p' || echo "?"),
+wrk $CONNS connections / $THREADS threads, ${DUR} s measured after ${WARM} s warm-up, baseline first then leadq.
+Command: \`. .testenv/env && $cmdline\`
+
+### POST /v1/score (baseline (a): Fiber, decode the same body, constant answer)
+
+$(hdr)
+$(row "req/s" "$(nonok "$SL")$(num "$(field "$SL" rps)")" "$(nonok "$SB")$(num "$(field "$SB" rps)")" "$(ratio "$(field "$SL" rps)" "$(field "$SB" rps)")" "≥ 0.70 and ≥ 20,000" "$(met "$(field "$SL" rps) >= 0.7 * $(field "$SB" rps) && $(field "$SL" rps) >= 20000")")
+$(row "p50" "$(ms "$(field "$SL" p50_us)")" "$(ms "$(field "$SB" p50_us)")" "$(ratio "$(field "$SL" p50_us)" "$(field "$SB" p50_us)")" "" "")
+$(row "p99" "$(ms "$(field "$SL" p99_us)")" "$(ms "$(field "$SB" p99_us)")" "$(ratio "$(field "$SL" p99_us)" "$(field "$SB" p99_us)")" "≤ 1.5" "$(met "$(field "$SL" p99_us) <= 1.5 * $(field "$SB" p99_us)")")
+
+### POST /v1/leads (baseline (b): decode the same body, one EVALSHA HSET of 4 fields)
+
+Every request is a new lead (unique email). leadq also writes two events to Kafka (acks=all),
+dedups, applies features, scores, places the lead in the queue and records a snapshot.
+
+$(hdr)
+$(row "req/s" "$(nonok "$LL")$(num "$(field "$LL" rps)")" "$(nonok "$LB")$(num "$(field "$LB" rps)")" "$(ratio "$(field "$LL" rps)" "$(field "$LB" rps)")" "≥ 0.70" "$(met "$(field "$LL" rps) >= 0.7 * $(field "$LB" rps)")")
+$(row "p50" "$(ms "$(field "$LL" p50_us)")" "$(ms "$(field "$LB" p50_us)")" "$(ratio "$(field "$LL" p50_us)" "$(field "$LB" p50_us)")" "" "")
+$(row "p99" "$(ms "$(field "$LL" p99_us)")" "$(ms "$(field "$LB" p99_us)")" "$(ratio "$(field "$LL" p99_us)" "$(field "$LB" p99_us)")" "" "")
+
+### POST /v1/queue/next with $(num "$QUEUE") queued leads (baseline (c): one Lua ZPOPMAX on a $(num "$QUEUE")-member sorted set)
+
+Queue loaded with bench/http/loadqueue (Queue.UpsertBatch, not HTTP): $load_line.
+Every pull comes from a different rep (rep cap 1). Loaded leads have no feature state, so these
+pulls skip the lead's features and queue state in the answer; the form-lead row below has them.
+
+| | leadq | baseline | leadq/baseline | bar | |
+|---|---:|---:|---:|---|---|
+| open loop, $RATE pulls/s offered for ${OPEN} s: p50 | $(ms "$(field "$O" p50_us)") | | | | |
+| open loop: p99 (p99.9, max) | $(ms "$(field "$O" p99_us)") ($(ms "$(field "$O" p999_us)"), $(ms "$(field "$O" max_us)")) | | | ≤ 2 ms | $(met "$(field "$O" p99_us) <= 2000 && $(field "$O" errors) == 0 && \"$(field "$O" other)\" == \"-\"") |
+| open loop: answers 200 / other / errors | $(field "$O" ok) / $(field "$O" other) / $(field "$O" errors) | | | | |
+| saturated, wrk $CONNS connections: pulls/s | $(nonok "$NL")$(num "$(field "$NL" rps)") | $(nonok "$NB")$(num "$(field "$NB" rps)") | $(ratio "$(field "$NL" rps)" "$(field "$NB" rps)") | ≥ 0.70 | $(met "$(field "$NL" rps) >= 0.7 * $(field "$NB" rps) && $(field "$NL" non2xx) == 0") |
+| saturated: p50 / p99 | $(ms "$(field "$NL" p50_us)") / $(ms "$(field "$NL" p99_us)") | $(ms "$(field "$NB" p50_us)") / $(ms "$(field "$NB" p99_us)") | | | |
+EOF
+if [[ -n $FR ]]; then
+	cat <<EOF
+| form-created leads (with features), open loop $RATE/s, $(field "$FR" measured) pulls: p50 / p99 | $(ms "$(field "$FR" p50_us)") / $(ms "$(field "$FR" p99_us)") | | | (≤ 2 ms) | $(met "$(field "$FR" p99_us) <= 2000") |
+EOF
+fi
+echo
+echo "Pull cost against queue size (closed loop, $CONNS connections, $GROW_N pulls per run, each size run twice, order small→large→small):"
+echo
+echo "| queued leads | pulls/s (runs) | p50 (runs) | cost per pull vs $(num "${sizes[0]}") |"
+echo "|---:|---:|---:|---:|"
+base_cost=""
+worst=1
+for i in "${!sizes[@]}"; do
+	mean=$(awk -v s="${grow_rps[$i]}" 'BEGIN { n = split(s, a, " "); t = 0; for (i = 1; i <= n; i++) t += a[i]; print t / n }')
+	[[ -n $base_cost ]] || base_cost=$mean
+	rel=$(awk -v b="$base_cost" -v m="$mean" 'BEGIN { printf "%.2f", b / m }')
+	worst=$(awk -v w="$worst" -v r="$rel" 'BEGIN { print (r > w ? r : w) }')
+	echo "| $(num "${sizes[$i]}") | $(num "$mean") ($(echo ${grow_rps[$i]} | sed 's/ / · /g')) | $(echo ${grow_p50[$i]} | awk '{ for (i = 1; i <= NF; i++) printf "%s%.2f ms", (i > 1 ? " · " : ""), $i / 1000 }') | $rel |"
+done
+echo
+echo "Flat within 20% (largest cost per pull ≤ 1.2× the $(num "${sizes[0]}") one): $(met "$worst <= 1.2") ($worst)."
+echo
+echo "Never the same lead twice: $claimed_all leads handed out by the open- and closed-loop pull runs, $dups_all handed out twice: $(met "$dups_all == 0");"
+echo "saturated wrk run: $nl_ok answers 200, queued leads went from $before to $after ($((before - after)) claimed): $(met "$((before - after)) == $nl_ok")."
+echo
+echo "Machine at the end: $load_end."
