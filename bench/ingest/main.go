@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -30,6 +31,10 @@ import (
 
 	"github.com/leadq/leadq/features"
 	"github.com/leadq/leadq/internal/backend"
+	"github.com/leadq/leadq/internal/queue"
+	"github.com/leadq/leadq/internal/rank"
+	"github.com/leadq/leadq/internal/route"
+	"github.com/leadq/leadq/model"
 )
 
 func main() {
@@ -53,8 +58,10 @@ func main() {
 
 	msgs := b.messages(*events)
 	limit := b.limit(msgs)
-	thr := b.throughput(msgs)
-	p50, p99, n := b.latency(*rate, *dur)
+	thr := b.throughput(msgs, false)
+	thrQ := b.throughput(msgs, true)
+	p50, p99, n := b.latency(*rate, *dur, false)
+	q50, q99, qn := b.latency(*rate, *dur, true)
 
 	fmt.Printf("Feature ingest, real Kafka 4.1.1 → real Redis %s, %d cores (%s), %d partitions, batch %d, %d leads\n\n",
 		redisVersion(b.rdb), runtime.NumCPU(), cpuModel(), *partitions, *batch, *leads)
@@ -63,8 +70,11 @@ func main() {
 	fmt.Printf("| store apply, pipelined Lua, no Kafka (the limit) | %.0f events/s | — |\n", limit)
 	fmt.Printf("| one consumer, Kafka → Redis, committed | %.0f events/s | ≥ 50,000 → %s |\n", thr, verdict(thr >= 50000))
 	fmt.Printf("| consumer ÷ limit | %.0f%% | ≥ 50%% → %s |\n", 100*thr/limit, verdict(thr >= limit/2))
+	fmt.Printf("| one consumer with re-scoring and re-queueing (the production path) | %.0f events/s | — |\n", thrQ)
 	fmt.Printf("| event-to-feature p50 at %d events/s offered (%d events) | %.1f ms | — |\n", *rate, n, ms(p50))
 	fmt.Printf("| event-to-feature p99 at %d events/s offered | %.1f ms | ≤ 500 ms → %s |\n", *rate, ms(p99), verdict(p99 <= 500*time.Millisecond))
+	fmt.Printf("| event-to-queue p50 at %d events/s offered (%d events, re-scored and re-queued) | %.1f ms | — |\n", *rate, qn, ms(q50))
+	fmt.Printf("| event-to-queue p99 at %d events/s offered | %.1f ms | ≤ 500 ms → %s |\n", *rate, ms(q99), verdict(q99 <= 500*time.Millisecond))
 }
 
 type bench struct {
@@ -126,8 +136,8 @@ func (b *bench) limit(msgs []kafka.Message) float64 {
 
 // throughput fills a topic, then times one consumer draining it, from its
 // first fetched batch to its last commit.
-func (b *bench) throughput(msgs []kafka.Message) float64 {
-	topic := b.topic("thr")
+func (b *bench) throughput(msgs []kafka.Message, rerank bool) float64 {
+	topic := b.topic("thr" + map[bool]string{true: "q"}[rerank])
 	w := b.writer(topic)
 	ctx := context.Background()
 	for chunk := range slices.Chunk(msgs, 5000) {
@@ -137,7 +147,7 @@ func (b *bench) throughput(msgs []kafka.Message) float64 {
 	var first, last time.Time
 	var done atomic.Int64
 	ctx, cancel := context.WithCancel(ctx)
-	c := b.consumer(topic, func(ms []kafka.Message, at time.Time) {
+	c := b.consumer(topic, rerank, func(ms []kafka.Message, at time.Time) {
 		if first.IsZero() {
 			first = at
 		}
@@ -154,13 +164,13 @@ func (b *bench) throughput(msgs []kafka.Message) float64 {
 
 // latency offers rate events/s for d and returns p50 and p99 of the time from
 // each event's producer timestamp to the commit that covered it.
-func (b *bench) latency(rate int, d time.Duration) (p50, p99 time.Duration, n int) {
-	topic := b.topic("lat")
+func (b *bench) latency(rate int, d time.Duration, rerank bool) (p50, p99 time.Duration, n int) {
+	topic := b.topic("lat" + map[bool]string{true: "q"}[rerank])
 	var mu sync.Mutex
 	var lat []time.Duration
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c := b.consumer(topic, func(ms []kafka.Message, at time.Time) {
+	c := b.consumer(topic, rerank, func(ms []kafka.Message, at time.Time) {
 		mu.Lock()
 		for _, m := range ms {
 			lat = append(lat, at.Sub(m.Time))
@@ -207,11 +217,25 @@ func (b *bench) latency(rate int, d time.Duration) (p50, p99 time.Duration, n in
 	return lat[len(lat)/2], lat[len(lat)*99/100], len(lat)
 }
 
-func (b *bench) consumer(topic string, onCommit func([]kafka.Message, time.Time)) *features.Consumer {
-	c, err := features.NewConsumer(features.ConsumerConfig{
+// consumer builds a consumer of topic; with rerank it also re-scores the
+// leads each batch changed and re-places them in the queue, as leadq serve does.
+func (b *bench) consumer(topic string, rerank bool, onCommit func([]kafka.Message, time.Time)) *features.Consumer {
+	store := b.store(topic)
+	cfg := features.ConsumerConfig{
 		Brokers: b.brokers, Topic: topic, DLQTopic: topic + ".dlq", GroupID: topic,
 		BatchSize: b.batch, BatchWait: 5 * time.Millisecond, OnCommit: onCommit,
-	}, b.store(topic))
+	}
+	if rerank {
+		qcfg := queue.DefaultConfig()
+		qcfg.Prefix = b.prefixes[len(b.prefixes)-1]
+		q, err := queue.New(b.rdb, qcfg)
+		check(err)
+		router, err := route.Parse("", "default")
+		check(err)
+		r := rank.New(b.rdb, store, model.NewLive(store.Spec()), q, router, slog.New(slog.DiscardHandler))
+		cfg.AfterApply = func(ctx context.Context, ch []features.Change) error { return r.Rerank(ctx, ch, time.Now()) }
+	}
+	c, err := features.NewConsumer(cfg, store)
 	check(err)
 	return c
 }

@@ -54,6 +54,8 @@ type Config struct {
 	DefaultPool     string        // LEADQ_DEFAULT_POOL
 	Lease           time.Duration // LEADQ_LEASE
 	SLA             time.Duration // LEADQ_SLA
+	RepDailyCap     int           // LEADQ_REP_DAILY_CAP, 0 = none
+	CallingHours    string        // LEADQ_CALLING_HOURS, e.g. "08:00-20:00,mon-fri"; "" = any hour
 	RepCap          int           // LEADQ_REP_CAP
 	LogLevel        string        // LEADQ_LOG_LEVEL
 	LogFormat       string        // LEADQ_LOG_FORMAT
@@ -97,6 +99,8 @@ func Parse(name string, args []string, lookup func(string) (string, bool), extra
 	fs.StringVar(&c.DefaultPool, "default-pool", "default", "pool of leads no routing rule matches")
 	fs.DurationVar(&c.Lease, "lease", 10*time.Minute, "how long a claimed lead is exclusively a rep's")
 	fs.DurationVar(&c.SLA, "sla", 5*time.Minute, "speed-to-lead target: first call attempt within this of the trigger")
+	fs.IntVar(&c.RepDailyCap, "rep-daily-cap", 0, "claims a rep may make per UTC day (0: no limit)")
+	fs.StringVar(&c.CallingHours, "calling-hours", "08:00-20:00,mon-fri", "local hours when a lead with a known timezone may be called, e.g. 09:00-17:30,mon-fri (empty: any hour)")
 	fs.IntVar(&c.RepCap, "rep-cap", 1, "open claims a rep may hold at once")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
@@ -191,6 +195,12 @@ func (c Config) Validate() error {
 	if _, err := route.Parse(c.Routes, c.DefaultPool); err != nil {
 		return fmt.Errorf("LEADQ_ROUTES: %v", err)
 	}
+	if _, err := ParseCallingHours(c.CallingHours); err != nil {
+		return fmt.Errorf("LEADQ_CALLING_HOURS %q: %v", c.CallingHours, err)
+	}
+	if c.RepDailyCap < 0 {
+		return errors.New("LEADQ_REP_DAILY_CAP: must not be negative (0 means no limit)")
+	}
 	if c.RateLimit < 0 || c.FormRateLimit < 0 {
 		return errors.New("LEADQ_RATE_LIMIT and LEADQ_FORM_RATE_LIMIT: must not be negative (0 means no limit)")
 	}
@@ -215,10 +225,10 @@ func (c Config) String() string {
 	for _, k := range keys {
 		scopes = append(scopes, k.Scope+":***")
 	}
-	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s alert_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d max_event_batch=%d rate_limit=%g form_rate_limit=%g cors_origins=%s routes=%q default_pool=%s lease=%s sla=%s rep_cap=%d log_level=%s log_format=%s",
+	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s alert_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d max_event_batch=%d rate_limit=%g form_rate_limit=%g cors_origins=%s routes=%q default_pool=%s lease=%s sla=%s calling_hours=%q rep_daily_cap=%d rep_cap=%d log_level=%s log_format=%s",
 		c.HTTPAddr, orEmbedded(maskURL(c.RedisURL)), orEmbedded(strings.Join(c.KafkaBrokers, ",")), strings.Join(scopes, ","),
 		strings.Join(c.Roles, ","), c.Topic, c.DLQTopic, c.AlertTopic, c.GroupID, c.Partitions, c.KeyPrefix, c.BatchSize, c.BatchWait,
-		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.MaxEventBatch, c.RateLimit, c.FormRateLimit, strings.Join(c.CORSOrigins, ","), c.Routes, c.DefaultPool, c.Lease, c.SLA, c.RepCap, c.LogLevel, c.LogFormat)
+		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.MaxEventBatch, c.RateLimit, c.FormRateLimit, strings.Join(c.CORSOrigins, ","), c.Routes, c.DefaultPool, c.Lease, c.SLA, c.CallingHours, c.RepDailyCap, c.RepCap, c.LogLevel, c.LogFormat)
 }
 
 func orEmbedded(s string) string {

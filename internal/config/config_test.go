@@ -109,3 +109,28 @@ func TestParseHelp(t *testing.T) {
 		t.Fatalf("want usage, got %v", err)
 	}
 }
+
+func TestParseCallingHours(t *testing.T) {
+	t.Parallel()
+	h, err := ParseCallingHours("08:00-20:00,mon-fri")
+	if err != nil || h.Start != 8*time.Hour || h.End != 20*time.Hour || len(h.Days) != 5 || h.Days[0] != time.Monday || h.Days[4] != time.Friday {
+		t.Fatalf("%+v %v", h, err)
+	}
+	if h, err := ParseCallingHours("09:30-24:00,sat,sun"); err != nil || h.Start != 9*time.Hour+30*time.Minute || len(h.Days) != 2 {
+		t.Fatalf("%+v %v", h, err)
+	}
+	if h, err := ParseCallingHours(""); h != nil || err != nil {
+		t.Fatalf("empty: %+v %v", h, err)
+	}
+	if h, _ := ParseCallingHours("fri-mon"); h != nil {
+		t.Fatal("a day range without hours accepted")
+	}
+	for _, bad := range []string{"8-20", "20:00-08:00", "08:00-20:00,funday", "08:00", "25:00-26:00"} {
+		if _, err := ParseCallingHours(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if h, err := ParseCallingHours("08:00-20:00,fri-mon"); err != nil || len(h.Days) != 4 {
+		t.Fatalf("wrapping range: %+v %v", h, err)
+	}
+}
