@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"net/mail"
 	"strings"
@@ -92,47 +91,35 @@ func (f *LeadForm) validate() []FieldProblem {
 }
 
 // events turns the form into the stream's events for lead: the firmographic
-// update and the high-intent form submission, through the same decoder as
-// every other event so that normalisation and limits are the stream's.
-func (f *LeadForm) events(lead, idPrefix string, now time.Time, created bool) ([]features.Event, [][]byte, error) {
-	props := map[string]any{}
-	for k, v := range map[string]string{
-		"company": f.Company, "title": f.Title, "industry": f.Industry, "company_size": f.CompanySize,
-		"country": f.Country, "region": f.Region, "timezone": f.Timezone, "language": f.Language,
-		"source": f.Source, "utm_source": f.UTMSource, "utm_medium": f.UTMMedium, "utm_campaign": f.UTMCampaign,
-		"budget": f.Budget, "authority": f.Authority, "need": f.Need, "timeline": f.Timeline,
-	} {
-		if v != "" {
-			props[k] = v
-		}
+// update and the high-intent form submission, checked and normalised by the
+// same rules as every event of the stream (features.Check).
+func (f *LeadForm) events(lead, idPrefix string, now time.Time, created bool) ([]features.Event, error) {
+	p := features.Props{
+		Company: f.Company, Title: f.Title, Industry: f.Industry, CompanySize: f.CompanySize,
+		Country: f.Country, Region: f.Region, Timezone: f.Timezone, Language: f.Language,
+		Source: f.Source, UTMSource: f.UTMSource, UTMMedium: f.UTMMedium, UTMCampaign: f.UTMCampaign,
+		Budget: f.Budget, Authority: f.Authority, Need: f.Need, Timeline: f.Timeline,
 	}
 	if f.Consent != nil {
-		props["consent"] = *f.Consent
+		p.Consent = "no"
+		if *f.Consent {
+			p.Consent = "yes"
+		}
 	}
-	first := "lead_updated"
+	first := features.LeadUpdated
 	if created {
-		first = "lead_created"
+		first = features.LeadCreated
 	}
-	ts := now.UTC().Format(time.RFC3339Nano)
-	var evs []features.Event
-	var raws [][]byte
-	for i, typ := range []string{first, "form_submitted"} {
-		p := props
-		if i == 1 {
-			p = map[string]any{}
-		}
-		raw, err := json.Marshal(map[string]any{"event_id": idPrefix + "-" + typ, "lead_id": lead, "type": typ, "ts": ts, "props": p})
-		if err != nil {
-			return nil, nil, err
-		}
-		e, err := features.Decode(raw, now, features.DefaultLimits())
-		if err != nil {
-			return nil, nil, formProblem(err)
-		}
-		evs = append(evs, e)
-		raws = append(raws, raw)
+	evs := []features.Event{
+		{EventID: idPrefix + "-" + first.String(), LeadID: lead, Type: first, TS: now, Props: p},
+		{EventID: idPrefix + "-form_submitted", LeadID: lead, Type: features.FormSubmitted, TS: now},
 	}
-	return evs, raws, nil
+	for i := range evs {
+		if err := features.Check(&evs[i], now, features.DefaultLimits()); err != nil {
+			return nil, formProblem(err)
+		}
+	}
+	return evs, nil
 }
 
 // formProblem maps a decoder error on a form's event back to the form field.

@@ -98,9 +98,15 @@ func (s *Server) createLead(ctx context.Context, f *LeadForm, reqID string, now 
 	if err != nil {
 		return 0, nil, unavailable("redis", err)
 	}
-	evs, raws, err := f.events(id, "form-"+reqID, now, created)
+	evs, err := f.events(id, "form-"+reqID, now, created)
 	if err != nil {
 		return 0, nil, err
+	}
+	raws := make([][]byte, len(evs))
+	for i, e := range evs {
+		if raws[i], err = e.MarshalJSON(); err != nil {
+			return 0, nil, err
+		}
 	}
 	// Kafka first: it is the log. If applying fails afterwards the consumer
 	// applies the copy; if Kafka fails nothing was written anywhere.
@@ -118,8 +124,11 @@ func (s *Server) createLead(ctx context.Context, f *LeadForm, reqID string, now 
 	if _, err := s.cfg.Features.ApplyChanges(ctx, batch, nil); err != nil {
 		return 0, nil, unavailable("redis", err)
 	}
-	st, err := s.cfg.Features.Get(ctx, id)
-	if err != nil {
+	// A new lead's state is exactly the fold of its two events: skip a read.
+	st := features.State{}
+	if created {
+		s.cfg.Features.Spec().FoldApplied(st, batch)
+	} else if st, err = s.cfg.Features.Get(ctx, id); err != nil {
 		return 0, nil, unavailable("redis", err)
 	}
 	placed, err := s.cfg.Ranker.Place(ctx, id, st, now)

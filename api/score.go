@@ -25,7 +25,7 @@ func (s *Server) postScore(c *fiber.Ctx) error {
 		return problem(fiber.StatusBadRequest, "invalid lead", errs...)
 	}
 	now := s.now()
-	evs, _, err := f.events("what-if", "score", now, true)
+	evs, err := f.events("what-if", "score", now, true)
 	if err != nil {
 		return err
 	}

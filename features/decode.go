@@ -173,9 +173,69 @@ func jsonErr(err error) error {
 	return derr(ReasonMalformedJSON, f, "expected "+te.Type.String())
 }
 
+// Check validates and normalises an event built in Go (not decoded from
+// JSON) with exactly the rules Decode applies, so that the API's form path
+// and the stream cannot disagree. It returns a *DecodeError.
+func Check(e *Event, now time.Time, lim Limits) error {
+	lim = lim.withDefaults()
+	if err := checkID("event_id", e.EventID, lim.MaxIDLen); err != nil {
+		return err
+	}
+	if err := checkID("lead_id", e.LeadID, lim.MaxIDLen); err != nil {
+		return err
+	}
+	if e.Type >= numTypes {
+		return derr(ReasonUnknownType, "type", "")
+	}
+	e.TS = e.TS.UTC()
+	if e.TS.Before(minTS) {
+		return derr(ReasonTSTooOld, "ts", "before 2000-01-01")
+	}
+	if e.TS.After(now.Add(lim.MaxFuture)) {
+		return derr(ReasonTSFuture, "ts", "more than "+lim.MaxFuture.String()+" ahead")
+	}
+	if err := cleanProps(&e.Props, lim.MaxPropLen); err != nil {
+		return err
+	}
+	for _, n := range [...]struct {
+		name string
+		v    float64
+	}{{"employees", e.Props.Employees}, {"duration_s", e.Props.DurationS}} {
+		if math.IsNaN(n.v) || math.IsInf(n.v, 0) {
+			return derr(ReasonBadNumber, "props."+n.name, "not finite")
+		}
+		if n.v < 0 {
+			return derr(ReasonBadProp, "props."+n.name, "negative")
+		}
+	}
+	if c := e.Props.Consent; c != "" && c != "yes" && c != "no" {
+		return derr(ReasonBadProp, "props.consent", "want yes, no or empty")
+	}
+	return checkRequired(e)
+}
+
 // decodeProps validates and normalises the decoded props into e.
 func decodeProps(e *Event, wp *wireProps, maxLen int) error {
 	p := &wp.Props
+	if err := cleanProps(p, maxLen); err != nil {
+		return err
+	}
+	var err error
+	if p.Employees, err = number("employees", wp.Employees); err != nil {
+		return err
+	}
+	if p.DurationS, err = number("duration_s", wp.DurationS); err != nil {
+		return err
+	}
+	if p.Consent, err = consent(wp.Consent); err != nil {
+		return err
+	}
+	e.Props = *p
+	return checkRequired(e)
+}
+
+// cleanProps bounds and cleans every string prop in place.
+func cleanProps(p *Props, maxLen int) error {
 	for _, f := range [...]struct {
 		name string
 		s    *string
@@ -196,18 +256,7 @@ func decodeProps(e *Event, wp *wireProps, maxLen int) error {
 		}
 		*f.s = clean(*f.s)
 	}
-	var err error
-	if p.Employees, err = number("employees", wp.Employees); err != nil {
-		return err
-	}
-	if p.DurationS, err = number("duration_s", wp.DurationS); err != nil {
-		return err
-	}
-	if p.Consent, err = consent(wp.Consent); err != nil {
-		return err
-	}
-	e.Props = *p
-	return checkRequired(e)
+	return nil
 }
 
 // number accepts a JSON number or a numeric string, finite and not negative.
