@@ -24,5 +24,11 @@ out="bench/results/$(date -u +%Y%m%dT%H%M%SZ).md"
 	echo "## Model: bench/model/run.sh"
 	echo
 	bench/model/run.sh
+	echo
+	bench/http/run.sh # prints its own "## HTTP over loopback" section
+	echo
+	echo "## Scale: go run ./bench/scale (retrain 100,000 rows, rescore 1,000,000 leads)"
+	echo
+	go run ./bench/scale
 } | tee "$out"
 echo "results kept in $out" >&2

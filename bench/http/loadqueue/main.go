@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -185,5 +186,11 @@ func deleteTopics(brokers, topics []string) error {
 		return err
 	}
 	defer cc.Close()
-	return cc.DeleteTopics(topics...)
+	var errs []error
+	for _, t := range topics { // one at a time: a missing topic must not keep the others
+		if err := cc.DeleteTopics(t); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", t, err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -39,6 +39,8 @@ import (
 type stats struct {
 	mu       sync.Mutex
 	lat      []time.Duration
+	lag      []time.Duration // open loop: how late each request left against its schedule
+	svc      []time.Duration // open loop: latency from when the request actually left
 	codes    map[int]int
 	errs     int
 	seen     map[string]struct{}
@@ -47,9 +49,13 @@ type stats struct {
 	firstErr string
 }
 
-func (s *stats) record(code int, lat time.Duration, lead string, err error, keep bool) {
+func (s *stats) record(code int, lat, lag time.Duration, lead string, err error, keep bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if keep && err == nil {
+		s.lag = append(s.lag, lag)
+		s.svc = append(s.svc, lat-lag)
+	}
 	if err != nil {
 		s.errs++
 		if s.firstErr == "" {
@@ -180,8 +186,9 @@ func main() {
 			wg.Add(1)
 			go func(at time.Time, keep bool) {
 				defer wg.Done()
+				lag := time.Since(at)
 				code, lead, err := do(ctx)
-				st.record(code, time.Since(at), lead, err, keep)
+				st.record(code, time.Since(at), lag, lead, err, keep)
 			}(at, i >= warmN)
 		}
 		wg.Wait()
@@ -207,7 +214,7 @@ func main() {
 					}
 					t := time.Now()
 					code, lead, err := do(ctx)
-					st.record(code, time.Since(t), lead, err, true)
+					st.record(code, time.Since(t), 0, lead, err, true)
 				}
 			}()
 		}
@@ -219,12 +226,15 @@ func main() {
 
 	lat := st.lat
 	slices.Sort(lat)
-	pct := func(p float64) int64 {
-		if len(lat) == 0 {
+	slices.Sort(st.lag)
+	slices.Sort(st.svc)
+	pctOf := func(d []time.Duration, p float64) int64 {
+		if len(d) == 0 {
 			return 0
 		}
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()
+		return d[min(len(d)-1, int(p*float64(len(d))))].Microseconds()
 	}
+	pct := func(p float64) int64 { return pctOf(lat, p) }
 	var other []string
 	ok := st.codes[200] + st.codes[201]
 	for code, c := range st.codes {
@@ -237,9 +247,12 @@ func main() {
 	if otherS == "" {
 		otherS = "-"
 	}
-	fmt.Printf("RESULT mode=%s measured=%d ok=%d other=%s errors=%d rps=%.0f p50_us=%d p90_us=%d p99_us=%d p999_us=%d max_us=%d distinct=%d dups=%d\n",
+	// lag: the generator's own lateness in sending (included in the
+	// latencies); sent: latency from when the request actually left. A large
+	// lag means the machine, not the server, was slow.
+	fmt.Printf("RESULT mode=%s measured=%d ok=%d other=%s errors=%d rps=%.0f p50_us=%d p90_us=%d p99_us=%d p999_us=%d max_us=%d lag_p50_us=%d lag_p99_us=%d sent_p50_us=%d sent_p99_us=%d distinct=%d dups=%d\n",
 		*mode, len(lat), ok, otherS, st.errs, float64(len(lat))/elapsed.Seconds(),
-		pct(0.50), pct(0.90), pct(0.99), pct(0.999), pct(1), len(st.seen), st.dups)
+		pct(0.50), pct(0.90), pct(0.99), pct(0.999), pct(1), pctOf(st.lag, 0.50), pctOf(st.lag, 0.99), pctOf(st.svc, 0.50), pctOf(st.svc, 0.99), len(st.seen), st.dups)
 	if st.firstErr != "" {
 		fmt.Fprintln(os.Stderr, "openloop: first error:", st.firstErr)
 	}
