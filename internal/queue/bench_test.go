@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -78,4 +80,73 @@ func unlinkPrefix(tb testing.TB, q *Queue) {
 		}
 	}
 	_, _ = pipe.Exec(ctx)
+}
+
+// BenchmarkRescore measures re-scoring queued leads whose p changed, 1000
+// leads per op, in a pool of 200,000 queued leads: through Rescore (two
+// script calls) and, for comparison, through UpsertBatch (one script call
+// per lead). redis-µs/lead is the server's own time in EVALSHA per lead (INFO
+// commandstats, so other clients of the test Redis are counted too).
+func BenchmarkRescore(b *testing.B) {
+	for _, path := range []string{"Rescore", "UpsertBatch"} {
+		b.Run("path="+path, func(b *testing.B) { benchRescore(b, path == "Rescore") })
+	}
+}
+
+func benchRescore(b *testing.B, batched bool) {
+	const n, batch = 200_000, 1000
+	q, _ := newQueue(b, nil)
+	ctx := context.Background()
+	b.Cleanup(func() { unlinkPrefix(b, q) })
+	now := time.Now()
+	r := rand.New(rand.NewPCG(1, 8))
+	leads := make([]Lead, n)
+	for i := range leads {
+		leads[i] = Lead{ID: leadID(i), Pool: "bench", P: logUniform(r, 1e-3, 1), Source: "web", Timezone: "Europe/Berlin",
+			TriggerAt: now.Add(-time.Duration(logUniform(r, 1, 14*86400) * 1e9))}
+	}
+	if err := q.UpsertBatch(ctx, leads, now); err != nil {
+		b.Fatal(err)
+	}
+	u0 := evalshaUsec(b, q)
+	b.ReportAllocs()
+	b.ResetTimer()
+	done := 0
+	for i := 0; b.Loop(); i++ {
+		part := leads[(i*batch)%n : (i*batch)%n+batch]
+		for j := range part {
+			part[j].P = logUniform(r, 1e-3, 1)
+		}
+		var err error
+		if batched {
+			err = q.Rescore(ctx, part, now)
+		} else {
+			err = q.UpsertBatch(ctx, part, now)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		done += batch
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(done), "ns/lead")
+	b.ReportMetric(float64(evalshaUsec(b, q)-u0)/float64(done), "redis-µs/lead")
+}
+
+// evalshaUsec is the server's total time in EVALSHA so far, in µs.
+func evalshaUsec(tb testing.TB, q *Queue) int64 {
+	tb.Helper()
+	s, err := q.rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, st, _ := strings.Cut(s, "cmdstat_evalsha:")
+	st, _, _ = strings.Cut(st, "\r\n")
+	for _, kv := range strings.Split(st, ",") {
+		if v, ok := strings.CutPrefix(kv, "usec="); ok {
+			u, _ := strconv.ParseInt(v, 10, 64)
+			return u
+		}
+	}
+	return 0
 }

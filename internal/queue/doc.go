@@ -22,6 +22,10 @@
 // O(K·log n + events due), whatever the queue's size; Tick applies due events
 // ahead of pulls so that share stays small.
 //
+// A new probability (Rescore, after a model change) moves only the first
+// bracket: once the pool's due events are applied, a queued lead stays in its
+// segment with its due time, and its score is rewritten in place.
+//
 // # Redis keys
 //
 // With Config.Prefix "lq:", the keys of pool P share the hash tag {P}:
@@ -46,14 +50,15 @@
 //
 // # Redis Cluster
 //
-// Upsert, UpsertBatch, Remove's first step, Get, Peek and Tick run one script
-// per pool and are Cluster-safe. Next, Extend, Release and Outcome also write
-// the rep's ledger (the rep cap must be checked and taken in the same atomic
-// step as the lead), so they span two or more slots: they need standalone
-// Redis (or Sentinel), or Config.Tag, which puts every key under one hash tag
-// {Tag} — Cluster-safe, but the whole queue lives on one shard. A sharded
-// variant would reserve the rep's slot first, claim in the pool's slot and
-// undo the reservation on failure; it is not built.
+// Upsert, UpsertBatch, Rescore, Active, Remove's first step, Get, Peek and
+// Tick run one script (or command) per pool and are Cluster-safe. Next,
+// Extend, Release and Outcome also write the rep's ledger (the rep cap must
+// be checked and taken in the same atomic step as the lead), so they span two
+// or more slots: they need standalone Redis (or Sentinel), or Config.Tag,
+// which puts every key under one hash tag {Tag} — Cluster-safe, but the whole
+// queue lives on one shard. A sharded variant would reserve the rep's slot
+// first, claim in the pool's slot and undo the reservation on failure; it is
+// not built.
 //
 // # Time
 //

@@ -192,7 +192,8 @@ func (q *Queue) Upsert(ctx context.Context, l Lead, now time.Time) (Placement, e
 }
 
 // UpsertBatch upserts many leads in pipelined round trips of batch size 1000:
-// imports, replays and re-scoring after a model change.
+// imports and replays. For new probabilities of leads the queue holds (after
+// a model change), Rescore does the same work several times cheaper.
 func (q *Queue) UpsertBatch(ctx context.Context, leads []Lead, now time.Time) error {
 	const batch = 1000
 	keys := make([][]string, batch)
@@ -214,17 +215,30 @@ func (q *Queue) UpsertBatch(ctx context.Context, leads []Lead, now time.Time) er
 }
 
 func (q *Queue) upsertArgs(l Lead, now time.Time) ([]string, []any, error) {
+	args := make([]any, 1, 9)
+	args[0] = ftoa(q.sec(now))
+	args, err := q.appendLead(args, l, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []string{q.poolKey(l.Pool) + "clk"}, append(args, q.profileOf(l.Pool)...), nil
+}
+
+// appendLead validates l and appends the seven strings upsert.lua and
+// rescore.lua take per lead: id, p, t, attempts, not-before, source, UTC
+// offset.
+func (q *Queue) appendLead(args []any, l Lead, now time.Time) ([]any, error) {
 	if err := validPool(l.Pool); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if err := validLeadID(l.ID); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if l.TriggerAt.IsZero() || l.Attempts < 0 {
-		return nil, nil, fmt.Errorf("%w: lead %q needs a trigger time and attempts ≥ 0", ErrInvalid, l.ID)
+		return nil, fmt.Errorf("%w: lead %q needs a trigger time and attempts ≥ 0", ErrInvalid, l.ID)
 	}
 	if err := validP(l.P); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	nb := ""
 	if !l.NotBefore.IsZero() {
@@ -235,9 +249,7 @@ func (q *Queue) upsertArgs(l Lead, now time.Time) ([]string, []any, error) {
 		_, off := now.In(loc).Zone()
 		tzo = strconv.Itoa(off)
 	}
-	args := append([]any{ftoa(q.sec(now)), l.ID, ftoa(max(l.P, minP)), ftoa(q.sec(l.TriggerAt)), l.Attempts, nb, l.Source, tzo},
-		q.profileOf(l.Pool)...)
-	return []string{q.poolKey(l.Pool) + "clk"}, args, nil
+	return append(args, l.ID, ftoa(max(l.P, minP)), ftoa(q.sec(l.TriggerAt)), l.Attempts, nb, l.Source, tzo), nil
 }
 
 // Remove takes a lead out of a pool, ending any open claim on it.

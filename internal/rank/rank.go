@@ -129,18 +129,31 @@ func (r *Ranker) score(id string, st features.State, now time.Time, explain bool
 	} else {
 		pl.P, pl.Version = r.live.ScoreVector(num, cat)
 	}
-	pl.Pool = r.router.Pool(func(f string) string {
+	pl.Pool = r.pool(cat)
+	lead, ok := r.queueLead(id, st, pl.P, pl.Pool, cat)
+	return pl, lead, ok
+}
+
+// pool routes a lead by its extracted categorical features.
+func (r *Ranker) pool(cat []string) string {
+	return r.router.Pool(func(f string) string {
 		if i, ok := r.catIdx[f]; ok {
 			return cat[i]
 		}
 		return ""
 	})
+}
+
+// queueLead is the queue's view of a scored lead; ok is false for a lead
+// with no trigger (not in the queue).
+func (r *Ranker) queueLead(id string, st features.State, p float64, pool string, cat []string) (queue.Lead, bool) {
+	spec := r.store.Spec()
 	trig, ok := spec.TriggerAt(st)
 	if !ok {
-		return pl, queue.Lead{}, false
+		return queue.Lead{}, false
 	}
-	return pl, queue.Lead{
-		ID: id, Pool: pl.Pool, P: pl.P, TriggerAt: trig,
+	return queue.Lead{
+		ID: id, Pool: pool, P: p, TriggerAt: trig,
 		Attempts: spec.Attempts(st), Source: cat[r.catIdx["source_first"]],
 		Timezone: features.Prop(st, "timezone"),
 	}, true
@@ -161,45 +174,4 @@ func (r *Ranker) movePool(ctx context.Context, id, old, pool string) error {
 		return fmt.Errorf("rank: remember pool of %s: %w", id, err)
 	}
 	return nil
-}
-
-// RescoreAll re-scores every lead of the store, in pipelined batches, after
-// the model changed. It returns how many leads it re-placed.
-func (r *Ranker) RescoreAll(ctx context.Context, now time.Time) (int, error) {
-	start := time.Now()
-	n := 0
-	iter := r.rdb.Scan(ctx, 0, r.store.Key("*"), 5000).Iterator()
-	batch := make([]string, 0, 1000)
-	flush := func() error {
-		err := r.rerankIDs(ctx, batch, now)
-		n += len(batch)
-		batch = batch[:0]
-		return err
-	}
-	for iter.Next(ctx) {
-		batch = append(batch, leadOfKey(iter.Val(), r.store.Key("")))
-		if len(batch) == cap(batch) {
-			if err := flush(); err != nil {
-				return n, err
-			}
-		}
-	}
-	if err := iter.Err(); err != nil {
-		return n, fmt.Errorf("rank: scan leads: %w", err)
-	}
-	if err := flush(); err != nil {
-		return n, err
-	}
-	r.log.Info("rescored leads after a model change", "leads", n, "model", r.live.Version(), "took", time.Since(start))
-	return n, nil
-}
-
-// leadOfKey cuts the lead id out of "<prefix>lead:{<id>}", given empty
-// "<prefix>lead:{}".
-func leadOfKey(key, empty string) string {
-	head := len(empty) - 1
-	if len(key) <= len(empty) {
-		return ""
-	}
-	return key[head : len(key)-1]
 }

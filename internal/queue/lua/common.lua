@@ -204,3 +204,41 @@ local function head(P, pf, k, now)
   if #r == 0 then return nil end
   return r[1], tonumber(r[2]) + O(pf, k) - L(pf, k) * now
 end
+
+-- upsert places a new lead or re-places a known one: Upsert's semantics,
+-- shared by upsert.lua and rescore.lua's fallback. p, a, nb, src and tzo are
+-- the caller's strings ('' = none for nb, src and tzo); t is a number.
+local function upsert(P, pf, now, id, p, t, a, nb, src, tzo)
+  local lk = P .. 'l:' .. id
+  local v = redis.call('HMGET', lk, 'st', 't')
+  local st = v[1]
+  if not st then
+    redis.call('HSET', lk, 'p', p, 't', fmt(t), 'a', a)
+    if src ~= '' then redis.call('HSET', lk, 'src', src) end
+    if tzo ~= '' then redis.call('HSET', lk, 'tzo', tzo) end
+    arm(P, pf, id, lk, t, now)
+    if nb ~= '' and tonumber(nb) > now then
+      return snooze(P, id, lk, tonumber(nb)), lk
+    end
+    return place(P, pf, id, lk, now), lk
+  end
+  -- A later trigger re-heats: fresh cadence, fresh SLA clock, back into the
+  -- window even from snooze or nurture. Triggers never move backwards, and a
+  -- meeting or a closed lead stays so (only its score is kept current).
+  local reheat = t > tonumber(v[2]) and st ~= 'm' and st ~= 'x'
+  redis.call('HSET', lk, 'p', p)
+  if src ~= '' then redis.call('HSET', lk, 'src', src) end
+  if tzo ~= '' then redis.call('HSET', lk, 'tzo', tzo) end
+  if reheat then
+    redis.call('HSET', lk, 't', fmt(t), 'a', '0')
+    redis.call('HDEL', lk, 'fa', 'br')
+    arm(P, pf, id, lk, t, now)
+  end
+  if st == 'q' or (reheat and (st == 's' or st == 'n')) then
+    unplace(P, id, lk)
+    redis.call('HDEL', lk, 'nb', 'nu')
+    st = place(P, pf, id, lk, now)
+  end
+  -- A claimed lead is placed by its claim's outcome.
+  return st, lk
+end
