@@ -180,25 +180,28 @@ func TestServeRealServers(t *testing.T) {
 		t.Fatalf("stale claim: %d %s, want 409", code, body)
 	}
 
-	// The leads nobody called within the (1 s) SLA raise sla_breached on Kafka.
+	// A lead nobody called within the (1 s) SLA raises sla_breached on Kafka.
+	// Which one depends on timing (a lead claimed in time never breaches, and
+	// one that reaches the queue already past its deadline is flagged without
+	// an event), so any of this test's leads will do.
+	ours := map[string]bool{"lead-1": true, "lead-2": true, created.LeadID: true}
 	alerts := kafka.NewReader(kafka.ReaderConfig{Brokers: testenv.KafkaBrokers(t), Topic: env["LEADQ_ALERT_TOPIC"], GroupID: "alerts" + u, StartOffset: kafka.FirstOffset, MaxWait: 50 * time.Millisecond})
 	defer alerts.Close()
-	actx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	actx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	seen := map[string]bool{}
-	for !seen["lead-1"] && !seen["lead-2"] {
+	for {
 		m, err := alerts.ReadMessage(actx)
 		if err != nil {
-			t.Fatalf("no sla_breached event for lead-1 or lead-2 on %s: %v (seen %v)", env["LEADQ_ALERT_TOPIC"], err, seen)
+			t.Fatalf("no sla_breached event on %s: %v", env["LEADQ_ALERT_TOPIC"], err)
 		}
 		var ev struct {
 			Type   string `json:"type"`
 			LeadID string `json:"lead_id"`
 		}
-		if err := json.Unmarshal(m.Value, &ev); err != nil || ev.Type != "sla_breached" {
+		if err := json.Unmarshal(m.Value, &ev); err != nil || ev.Type != "sla_breached" || !ours[ev.LeadID] {
 			t.Fatalf("alert %s: %v", m.Value, err)
 		}
-		seen[ev.LeadID] = true
+		break
 	}
 
 	// The model registry starts on the prior; nothing to roll back; a retrain
