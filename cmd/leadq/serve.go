@@ -103,7 +103,7 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 			Topic:        cfg.Topic,
 			Balancer:     &kafka.Murmur2Balancer{}, // the partitioner of Java producers: one lead, one partition
 			RequiredAcks: kafka.RequireAll,
-			BatchTimeout: 2 * time.Millisecond, // the 1 s default would hold every request a second
+			BatchTimeout: 200 * time.Microsecond, // every form request waits for its batch: keep it short (the 1 s default would hold it a second)
 			Transport:    &kafka.Transport{},
 		}
 		defer events.Close()
