@@ -20,11 +20,14 @@ var ErrInvalidArtifact = errors.New("model: invalid artifact")
 // Artifact is one trained model version, complete enough to score with no
 // other input: it is what the registry stores and every replica compiles.
 type Artifact struct {
-	Version     string      `json:"version"`
-	Kind        string      `json:"kind"`
-	Schema      Schema      `json:"schema"`
-	Encoder     Encoder     `json:"encoder"`
-	Weights     []float64   `json:"weights"` // Weights[0] multiplies the constant 1.0 column
+	Version string    `json:"version"`
+	Kind    string    `json:"kind"`
+	Schema  Schema    `json:"schema"`
+	Encoder Encoder   `json:"encoder"`
+	Weights []float64 `json:"weights,omitempty"` // Weights[0] multiplies the constant 1.0 column
+	// Forest is the flattened random forest of a KindForest artifact, which
+	// has no Encoder or Weights.
+	Forest      *Forest     `json:"forest,omitempty"`
 	Calibration Calibration `json:"calibration"`
 }
 
@@ -95,6 +98,21 @@ func (a *Artifact) Validate() error {
 	if a.Version == "" {
 		return bad("empty version")
 	}
+	if err := a.Calibration.validate(); err != nil {
+		return bad("%v", err)
+	}
+	if a.Kind == KindForest {
+		if a.Forest == nil {
+			return bad("forest artifact without a forest")
+		}
+		if err := a.Forest.validate(a.Schema); err != nil {
+			return bad("%v", err)
+		}
+		return nil
+	}
+	if a.Forest != nil {
+		return bad("a %q artifact carries a forest", a.Kind)
+	}
 	if len(a.Schema.Num) != len(a.Encoder.Num) || len(a.Schema.Cat) != len(a.Encoder.Cat) {
 		return bad("schema has %d+%d columns, encoder %d+%d",
 			len(a.Schema.Num), len(a.Schema.Cat), len(a.Encoder.Num), len(a.Encoder.Cat))
@@ -128,19 +146,23 @@ func (a *Artifact) Validate() error {
 			return bad("categorical column %q: values out of range", e.Name)
 		}
 	}
-	switch c := a.Calibration; c.Method {
+	return nil
+}
+
+func (c *Calibration) validate() error {
+	switch c.Method {
 	case CalPlatt:
 	case CalIsotonic:
 		if len(c.X) == 0 || len(c.X) != len(c.Y) {
-			return bad("isotonic calibration needs matching non-empty x and y")
+			return errors.New("isotonic calibration needs matching non-empty x and y")
 		}
 		for i := 1; i < len(c.X); i++ {
 			if c.X[i] < c.X[i-1] || c.Y[i] < c.Y[i-1] {
-				return bad("isotonic calibration is not ascending at %d", i)
+				return fmt.Errorf("isotonic calibration is not ascending at %d", i)
 			}
 		}
 	default:
-		return bad("unknown calibration %q", c.Method)
+		return fmt.Errorf("unknown calibration %q", c.Method)
 	}
 	return nil
 }

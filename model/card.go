@@ -53,17 +53,26 @@ type Params struct {
 	// CalibrationCV is each method's cross-validated log loss on the
 	// calibration split, when the method was chosen automatically.
 	CalibrationCV map[string]float64 `json:"calibration_cv_log_loss,omitempty"`
-	Inputs        int                `json:"inputs"` // encoded input dimension incl. the constant column
+	Inputs        int                `json:"inputs"` // encoded input dimension (LR: incl. the constant column)
+	// Forest only: trees, random inputs per tree, fitting rows used.
+	Trees        int `json:"trees,omitempty"`
+	TreeFeatures int `json:"tree_features,omitempty"`
+	ForestRows   int `json:"forest_rows,omitempty"`
 }
 
-// Candidate is one fitted model and its validation scores.
+// Candidate is one fitted model and its validation scores (on the
+// calibration split); Chosen marks the one that became the artifact.
 type Candidate struct {
-	Kind    string  `json:"kind"`
-	C       float64 `json:"c"`
-	Bins    int     `json:"bins"`
-	AUC     float64 `json:"auc"`
-	LogLoss float64 `json:"log_loss"`
-	Seconds float64 `json:"seconds"`
+	Kind         string  `json:"kind"`
+	C            float64 `json:"c,omitempty"`
+	Bins         int     `json:"bins"`
+	Trees        int     `json:"trees,omitempty"`
+	TreeFeatures int     `json:"tree_features,omitempty"`
+	Rows         int     `json:"rows,omitempty"` // forest: fitting rows used
+	Chosen       bool    `json:"chosen,omitempty"`
+	AUC          float64 `json:"auc"`
+	LogLoss      float64 `json:"log_loss"`
+	Seconds      float64 `json:"seconds"`
 }
 
 // Parity is the result of the scorer-versus-golearn check.

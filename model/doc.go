@@ -1,5 +1,6 @@
 // Package model is the conversion model as the service serves it: the JSON
-// artifact a trainer produces (input schema, encoder, weights, calibration),
+// artifact a trainer produces (input schema, encoder and weights, or a
+// flattened random forest; calibration),
 // the flat allocation-free Scorer compiled from it, the reasons behind a
 // score, the cold-start prior, the model card that documents a version, the
 // Live holder every request scores with and the Redis registry that decides

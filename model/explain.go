@@ -11,7 +11,9 @@ type Reason struct {
 	// for a categorical column.
 	Value float64 `json:"value"`
 	// Impact is the change in log-odds against an average training lead:
-	// positive raises the probability, negative lowers it.
+	// positive raises the probability, negative lowers it. For a forest it
+	// is the input's share of the leaf-share change along the row's paths
+	// (summed over splits, averaged over trees), scaled to log-odds.
 	Impact float64 `json:"impact"`
 }
 
@@ -22,6 +24,9 @@ const TopReasons = 3
 // first, then the up to 3 largest negative ones, most negative first. It does
 // not allocate when dst has room for 6.
 func (s *Scorer) Explain(num []float64, cat []string, dst []Reason) []Reason {
+	if s.forest != nil {
+		return s.forest.explain(&s.cal, num, cat, dst)
+	}
 	var pos, neg top3
 	for i := range s.nums {
 		c := &s.nums[i]

@@ -15,6 +15,7 @@ type Scorer struct {
 	bias    float64 // weight of the constant column
 	nums    []numCol
 	cats    []catCol
+	forest  *flatForest // non-nil for KindForest: nums and cats are unused
 	cal     Calibration
 }
 
@@ -42,10 +43,14 @@ func Compile(a *Artifact) (*Scorer, error) {
 		version: a.Version,
 		kind:    a.Kind,
 		schema:  Schema{Num: append([]string(nil), a.Schema.Num...), Cat: append([]string(nil), a.Schema.Cat...)},
-		bias:    a.Weights[0],
 		cal: Calibration{Method: a.Calibration.Method, A: a.Calibration.A, B: a.Calibration.B,
 			X: append([]float64(nil), a.Calibration.X...), Y: append([]float64(nil), a.Calibration.Y...)},
 	}
+	if a.Kind == KindForest {
+		s.forest = compileForest(a.Forest)
+		return s, nil
+	}
+	s.bias = a.Weights[0]
 	for _, e := range a.Encoder.Num {
 		c := numCol{enc: e, w: a.Weights[e.Index]}
 		c.enc.Edges = append([]float64(nil), e.Edges...)
@@ -86,14 +91,19 @@ func (s *Scorer) Score(num []float64, cat []string) float64 {
 	return s.Calibrate(s.Margin(num, cat))
 }
 
-// Margin returns the raw linear score w·x, the quantity golearn thresholds at
+// Margin returns the raw score the calibration maps to a probability. For a
+// forest it is the mean leaf share of positives over the trees. For logistic
+// regression it is the linear score w·x, the quantity golearn thresholds at
 // 0. Terms are added in ascending weight index, as liblinear adds them, and
 // each product is rounded before the add (float64(...) forbids a fused
 // multiply-add) so that its sign matches golearn's prediction bit for bit.
 func (s *Scorer) Margin(num []float64, cat []string) float64 {
-	if len(num) != len(s.nums) || len(cat) != len(s.cats) {
+	if len(num) != len(s.schema.Num) || len(cat) != len(s.schema.Cat) {
 		panic(fmt.Sprintf("model: Score got %d numeric and %d categorical inputs, schema has %d and %d",
-			len(num), len(cat), len(s.nums), len(s.cats)))
+			len(num), len(cat), len(s.schema.Num), len(s.schema.Cat)))
+	}
+	if s.forest != nil {
+		return s.forest.margin(num, cat)
 	}
 	m := float64(s.bias * 1)
 	for i := range s.nums {
@@ -112,6 +122,16 @@ func (s *Scorer) Margin(num []float64, cat []string) float64 {
 		}
 	}
 	return m
+}
+
+// Votes returns how many trees of a forest vote positive for the row, and
+// how many trees there are: golearn's prediction is the majority. It is
+// (0, 0) for any other kind.
+func (s *Scorer) Votes(num []float64, cat []string) (positive, trees int) {
+	if s.forest == nil {
+		return 0, 0
+	}
+	return s.forest.votes(num, cat), len(s.forest.roots)
 }
 
 // Calibrate maps a margin to a probability with the artifact's calibration.

@@ -86,3 +86,77 @@ func BenchmarkExplain(b *testing.B) {
 		dst = s.Explain(num, cat, dst[:0])
 	}
 }
+
+// benchForest is shaped like a forest trained on the bank-marketing data
+// with the training defaults: 25 trees over the benchRow schema (10 numeric,
+// 10 categorical inputs), each a full tree of depth 10 (golearn uses an
+// input at most once per path, so depth stays below the inputs per tree).
+func benchForest() *Artifact {
+	rng := rand.New(rand.NewPCG(3, 4))
+	a := &Artifact{Version: "bench-forest", Kind: KindForest, Forest: &Forest{},
+		Calibration: benchArtifact().Calibration}
+	f := a.Forest
+	for i := range 10 {
+		name := fmt.Sprintf("n%d", i)
+		a.Schema.Num = append(a.Schema.Num, name)
+		f.Num = append(f.Num, ForestNum{Name: name, Fill: -9})
+	}
+	for i := range 10 {
+		name := fmt.Sprintf("c%d", i)
+		a.Schema.Cat = append(a.Schema.Cat, name)
+		c := ForestCat{Name: name, Unknown: 0.1}
+		for k := range 12 {
+			c.Values = append(c.Values, fmt.Sprintf("value-%d", k))
+			c.Codes = append(c.Codes, rng.Float64()/4)
+		}
+		f.Cat = append(f.Cat, c)
+	}
+	const trees, depth = 25, 10
+	var grow func(d int) int32
+	grow = func(d int) int32 {
+		i := int32(len(f.Nodes))
+		f.Nodes = append(f.Nodes, TreeNode{Input: -1, Pos: rng.Float64(), Vote: rng.IntN(2) == 0})
+		if d < depth {
+			in := rng.Int32N(20)
+			thr := rng.NormFloat64()
+			if in >= 10 {
+				thr = rng.Float64() / 4
+			}
+			lo := grow(d + 1)
+			hi := grow(d + 1)
+			f.Nodes[i] = TreeNode{Input: in, Threshold: thr, Lo: lo, Hi: hi, Pos: f.Nodes[i].Pos}
+		}
+		return i
+	}
+	for range trees {
+		f.Roots = append(f.Roots, grow(0))
+	}
+	return a
+}
+
+func BenchmarkScoreForest(b *testing.B) {
+	s, err := Compile(benchForest())
+	if err != nil {
+		b.Fatal(err)
+	}
+	num, cat := benchRow()
+	b.ReportAllocs()
+	var sink float64
+	for b.Loop() {
+		sink += s.Score(num, cat)
+	}
+	_ = sink
+}
+
+func BenchmarkExplainForest(b *testing.B) {
+	s, err := Compile(benchForest())
+	if err != nil {
+		b.Fatal(err)
+	}
+	num, cat := benchRow()
+	dst := make([]Reason, 0, 2*TopReasons)
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = s.Explain(num, cat, dst[:0])
+	}
+}

@@ -13,6 +13,10 @@ type Dataset struct {
 	Num    [][]float64 // Num[j][i] is numeric column j of row i
 	Cat    [][]string  // Cat[j][i] is categorical column j of row i
 	Label  []bool      // true for a positive (converted) row
+	// Time (unix ms) and Group (e.g. the lead id) of each row are optional;
+	// the time-ordered holdout uses them (see HoldoutTime).
+	Time  []int64
+	Group []string
 }
 
 // Len is the number of rows.
@@ -43,6 +47,9 @@ func (d *Dataset) Validate() error {
 		if len(c) != d.Len() {
 			return fmt.Errorf("training: column %q has %d values, want %d", d.Schema.Cat[j], len(c), d.Len())
 		}
+	}
+	if (d.Time != nil && len(d.Time) != d.Len()) || (d.Group != nil && len(d.Group) != d.Len()) {
+		return fmt.Errorf("training: %d row times and %d groups for %d rows", len(d.Time), len(d.Group), d.Len())
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 // Package training turns labelled rows into a served model: it loads lead
 // datasets (any CSV with a target column), fits logistic regression with
-// golearn (liblinear), compiles and parity-checks the flat scorer, calibrates
+// golearn (liblinear) and a random forest (golearn's bagged ID3 trees), keeps
+// the one with the higher AUC on the calibration split (an interleaved or a
+// time-ordered holdout), compiles and parity-checks the flat scorer, calibrates
 // it on a separate split and evaluates it with metrics golearn lacks (ROC
 // AUC, log loss, Brier, calibration table and ECE, top-decile lift).
 //

@@ -25,7 +25,10 @@ func HoldoutFingerprint(ds *Dataset, opts Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, _, test := split(ds.Len(), o.TestEvery, o.CalEvery)
+	_, _, test, err := splitRows(ds, o)
+	if err != nil {
+		return "", err
+	}
 	return fingerprint(ds, test), nil
 }
 
@@ -87,7 +90,10 @@ func EvaluateChampion(ctx context.Context, reg ChampionRegistry, ds *Dataset, op
 	if err != nil {
 		return "", 0, err
 	}
-	_, _, test := split(ds.Len(), o.TestEvery, o.CalEvery)
+	_, _, test, err := splitRows(ds, o)
+	if err != nil {
+		return "", 0, err
+	}
 	holdout := fingerprint(ds, test)
 	champ, err := reg.Champion(ctx)
 	if err != nil {

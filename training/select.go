@@ -9,11 +9,12 @@ import (
 
 // candidate is one fitted (bins, C) combination.
 type candidate struct {
-	bins int
-	c    float64
-	enc  model.Encoder
-	lr   *logReg
-	auc  float64
+	index int // among the logistic-regression entries of card.Candidates
+	bins  int
+	c     float64
+	enc   model.Encoder
+	lr    *logReg
+	auc   float64
 }
 
 // selectModel fits every (bins, C) combination on the fitting rows and keeps
@@ -21,6 +22,7 @@ type candidate struct {
 // card. AUC is what decides promotion too; calibration fixes the scale later.
 func selectModel(ctx context.Context, ds *Dataset, fitRows, calRows []int, o Options, card *model.Card, progress Progress) (*candidate, error) {
 	var best *candidate
+	first := len(card.Candidates)
 	total, done := len(o.Bins)*len(o.Cs), 0
 	progress("fit", 0)
 	for _, bins := range o.Bins {
@@ -44,15 +46,10 @@ func selectModel(ctx context.Context, ds *Dataset, fitRows, calRows []int, o Opt
 			for k, x := range xCal {
 				m[k] = dot(lr.w, x)
 			}
-			cand := &candidate{bins: bins, c: c, enc: enc, lr: lr, auc: AUC(m, calY)}
-			platt := fitPlatt(m, calY)
-			var ll float64
-			for k, v := range m {
-				ll += logLossOne(platt.Apply(v), calY[k])
-			}
+			cand := &candidate{index: len(card.Candidates) - first, bins: bins, c: c, enc: enc, lr: lr, auc: AUC(m, calY)}
 			card.Candidates = append(card.Candidates, model.Candidate{
 				Kind: model.KindLogReg, C: c, Bins: bins, AUC: cand.auc,
-				LogLoss: ll / float64(len(m)), Seconds: time.Since(t0).Seconds(),
+				LogLoss: plattLogLoss(m, calY), Seconds: time.Since(t0).Seconds(),
 			})
 			if best == nil || cand.auc > best.auc {
 				best = cand
@@ -62,6 +59,17 @@ func selectModel(ctx context.Context, ds *Dataset, fitRows, calRows []int, o Opt
 		}
 	}
 	return best, nil
+}
+
+// plattLogLoss is the log loss of margins m once Platt-scaled on the same
+// rows: how well a model would do after calibration, comparable across kinds.
+func plattLogLoss(m []float64, y []bool) float64 {
+	platt := fitPlatt(m, y)
+	var ll float64
+	for k, v := range m {
+		ll += logLossOne(platt.Apply(v), y[k])
+	}
+	return ll / float64(len(m))
 }
 
 func dot(w, x []float64) float64 {

@@ -30,10 +30,11 @@ type DatasetStats struct {
 
 // snapRow is one snapshot as read back.
 type snapRow struct {
-	at  int64
-	num []float64
-	cat []string
-	pos bool
+	at   int64
+	lead string
+	num  []float64
+	cat  []string
+	pos  bool
 }
 
 // Dataset builds the training set of every snapshot taken since since, in
@@ -82,6 +83,7 @@ func (s *Snapshots) Dataset(ctx context.Context, since time.Time) (*Dataset, Dat
 		Schema: model.Schema{Num: s.spec.NumNames(), Cat: s.spec.CatNames()},
 		Num:    make([][]float64, nNum), Cat: make([][]string, nCat),
 		Label: make([]bool, len(rows)),
+		Time:  make([]int64, len(rows)), Group: make([]string, len(rows)),
 	}
 	for j := range ds.Num {
 		ds.Num[j] = make([]float64, len(rows))
@@ -96,7 +98,7 @@ func (s *Snapshots) Dataset(ctx context.Context, since time.Time) (*Dataset, Dat
 		for j, v := range r.cat {
 			ds.Cat[j][i] = v
 		}
-		ds.Label[i] = r.pos
+		ds.Label[i], ds.Time[i], ds.Group[i] = r.pos, r.at, r.lead
 		if r.pos {
 			st.Positives++
 		}
@@ -136,7 +138,7 @@ func (s *Snapshots) parseRow(v map[string]any, nNum, nCat int) (snapRow, bool) {
 	if err != nil {
 		return snapRow{}, false
 	}
-	r := snapRow{at: at, num: make([]float64, 0, nNum), cat: strings.Split(str(v["c"]), catSep)}
+	r := snapRow{at: at, lead: str(v["lead"]), num: make([]float64, 0, nNum), cat: strings.Split(str(v["c"]), catSep)}
 	for f := range strings.SplitSeq(str(v["n"]), ",") {
 		x, err := strconv.ParseFloat(f, 64)
 		if err != nil {

@@ -31,7 +31,24 @@ type Options struct {
 	// Calibration is "platt", "isotonic" or "auto" (default: the lower
 	// cross-validated log loss on the calibration split).
 	Calibration string
-	Version     string // default "logreg-<UTC time>"
+	// Holdout is HoldoutInterleave (default) or HoldoutTime.
+	Holdout string
+	// Kinds are the candidates fitted: model.KindLogReg and/or
+	// model.KindForest (default both). The one with the higher AUC on the
+	// calibration split is calibrated and evaluated.
+	Kinds []string
+	// Trees is the forest's tree count, odd so golearn's majority vote
+	// cannot tie; default 31.
+	Trees int
+	// TreeFeatures is how many random inputs each tree may split on
+	// (golearn draws them per tree, not per split, and uses each at most
+	// once per path, so it also bounds the depth); default 6. golearn's
+	// fit time grows steeply with it (FACTS.md; BENCHMARKS.md).
+	TreeFeatures int
+	// ForestRows caps the fitting rows the forest sees (evenly spaced);
+	// default 20,000, which keeps a 100k-row retrain within its 30 s.
+	ForestRows  int
+	Version     string // default "<kind>-<UTC time>-<hash>"
 	SpecVersion string // default "csv-v1"
 	Source      string // recorded on the card, e.g. "csv:leads.csv"
 	Now         func() time.Time
@@ -58,6 +75,13 @@ func (o Options) withDefaults() (Options, error) {
 	o.MaxVocab = cmpOr(o.MaxVocab, 100)
 	o.MinCount = cmpOr(o.MinCount, 5)
 	o.Calibration = cmpOr(o.Calibration, "auto")
+	o.Holdout = cmpOr(o.Holdout, HoldoutInterleave)
+	if len(o.Kinds) == 0 {
+		o.Kinds = []string{model.KindLogReg, model.KindForest}
+	}
+	o.Trees = cmpOr(o.Trees, 31)
+	o.TreeFeatures = cmpOr(o.TreeFeatures, 6)
+	o.ForestRows = cmpOr(o.ForestRows, 20_000)
 	o.SpecVersion = cmpOr(o.SpecVersion, "csv-v1")
 	if o.Now == nil {
 		o.Now = time.Now
@@ -71,6 +95,14 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("%w: calibration %q is not auto, platt or isotonic", ErrOptions, o.Calibration)
 	case o.Clip <= 0 || o.MaxVocab < 1 || o.MinCount < 1 || o.Eps <= 0:
 		return o, fmt.Errorf("%w: Clip, MaxVocab, MinCount and Eps must be positive", ErrOptions)
+	case o.Holdout != HoldoutInterleave && o.Holdout != HoldoutTime:
+		return o, fmt.Errorf("%w: holdout %q is not %s or %s", ErrOptions, o.Holdout, HoldoutInterleave, HoldoutTime)
+	case slices.ContainsFunc(o.Kinds, func(k string) bool { return k != model.KindLogReg && k != model.KindForest }):
+		return o, fmt.Errorf("%w: kinds %q: want %s and/or %s", ErrOptions, o.Kinds, model.KindLogReg, model.KindForest)
+	case o.Trees < 1 || o.Trees%2 == 0:
+		return o, fmt.Errorf("%w: Trees %d must be odd and positive (golearn breaks vote ties by map order)", ErrOptions, o.Trees)
+	case o.TreeFeatures < 1 || o.ForestRows < 1:
+		return o, fmt.Errorf("%w: TreeFeatures and ForestRows must be positive", ErrOptions)
 	}
 	return o, nil
 }
@@ -102,9 +134,12 @@ func Train(ctx context.Context, ds *Dataset, opts Options, progress Progress) (*
 		return nil, nil, err
 	}
 	start := o.Now()
-	fitRows, calRows, testRows := split(ds.Len(), o.TestEvery, o.CalEvery)
+	fitRows, calRows, testRows, err := splitRows(ds, o)
+	if err != nil {
+		return nil, nil, err
+	}
 	card := &model.Card{
-		Kind: model.KindLogReg, SpecVersion: o.SpecVersion, Source: o.Source,
+		SpecVersion: o.SpecVersion, Source: o.Source,
 		CreatedAt: start.UTC(),
 		Rows: model.Rows{
 			Total: ds.Len(),
@@ -118,22 +153,34 @@ func Train(ctx context.Context, ds *Dataset, opts Options, progress Progress) (*
 		return nil, nil, err
 	}
 
-	best, err := selectModel(ctx, ds, fitRows, calRows, o, card, progress)
-	if err != nil {
-		return nil, nil, err
+	// Every kind is fitted on the fitting rows and scored on the same
+	// calibration split; the higher AUC wins (logistic regression on a tie:
+	// it is the simpler model). The test split stays untouched until the
+	// winner's final evaluation, so its figures are not selected on.
+	var win *fitted
+	for _, kind := range o.Kinds {
+		var f *fitted
+		switch kind {
+		case model.KindLogReg:
+			f, err = logRegCandidate(ctx, ds, fitRows, calRows, testRows, o, card, progress)
+		case model.KindForest:
+			f, err = forestCandidate(ctx, ds, fitRows, calRows, testRows, o, card, progress)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if win == nil || f.auc > win.auc || (f.auc == win.auc && kind == model.KindLogReg) {
+			win = f
+		}
 	}
-	schema := model.Schema{Num: slices.Clone(ds.Schema.Num), Cat: slices.Clone(ds.Schema.Cat)}
-	a := &model.Artifact{
-		// Time for humans, a weight hash so that two fits in one second differ.
-		Version: cmpOr(o.Version, fmt.Sprintf("logreg-%s-%s", start.UTC().Format("20060102T150405Z"), weightHash(best.lr.w))),
-		Kind:    model.KindLogReg,
-		Schema:  schema,
-		Encoder: best.enc,
-		Weights: best.lr.w,
-		// Identity until calibrated: parity only needs margins.
-		Calibration: model.Calibration{Method: model.CalPlatt, A: 1},
+	for i := range card.Candidates {
+		card.Candidates[i].Chosen = i == win.cand
 	}
-	card.Version, card.Schema = a.Version, schema
+	a := win.art
+	// Time for humans, a hash of the fitted numbers so that two fits in one
+	// second differ.
+	a.Version = cmpOr(o.Version, fmt.Sprintf("%s-%s-%s", a.Kind, start.UTC().Format("20060102T150405Z"), weightHash(win.hash)))
+	card.Version, card.Kind, card.Schema = a.Version, a.Kind, a.Schema
 	s, err := model.Compile(a)
 	if err != nil {
 		return nil, nil, err
@@ -142,7 +189,7 @@ func Train(ctx context.Context, ds *Dataset, opts Options, progress Progress) (*
 		return nil, nil, err
 	}
 	progress("parity", 0)
-	card.Parity, err = checkParity(ds, testRows, &a.Encoder, s, best.lr)
+	card.Parity, err = win.parity(s)
 	progress("parity", 1)
 	if err != nil {
 		return nil, nil, err
@@ -159,11 +206,93 @@ func Train(ctx context.Context, ds *Dataset, opts Options, progress Progress) (*
 
 	progress("evaluate", 0)
 	card.Metrics = evaluateRows(ds, testRows, s)
-	card.Params = model.Params{Solver: "golearn liblinear L2R_LR", C: best.c, Bins: best.bins,
-		Calibration: a.Calibration.Method, CalibrationCV: cv, Inputs: len(a.Weights)}
+	card.Params = win.params
+	card.Params.Calibration, card.Params.CalibrationCV = a.Calibration.Method, cv
 	card.TrainingSeconds = o.Now().Sub(start).Seconds()
 	progress("evaluate", 1)
 	return a, card, nil
+}
+
+// fitted is the best model of one kind, not yet calibrated (its margins
+// pass through an identity Platt map), with what Train needs to finish it.
+type fitted struct {
+	art    *model.Artifact
+	auc    float64 // on the calibration split
+	cand   int     // its entry in card.Candidates
+	hash   []float64
+	params model.Params
+	// parity checks the compiled scorer against golearn on the test rows.
+	parity func(s *model.Scorer) (model.Parity, error)
+}
+
+// identity is the calibration of an uncalibrated artifact: parity and
+// model selection only need margins.
+var identity = model.Calibration{Method: model.CalPlatt, A: 1}
+
+// logRegCandidate fits the logistic-regression grid and returns its best.
+func logRegCandidate(ctx context.Context, ds *Dataset, fitRows, calRows, testRows []int, o Options, card *model.Card, progress Progress) (*fitted, error) {
+	first := len(card.Candidates)
+	best, err := selectModel(ctx, ds, fitRows, calRows, o, card, progress)
+	if err != nil {
+		return nil, err
+	}
+	a := &model.Artifact{
+		Version: "candidate", Kind: model.KindLogReg,
+		Schema:  model.Schema{Num: slices.Clone(ds.Schema.Num), Cat: slices.Clone(ds.Schema.Cat)},
+		Encoder: best.enc, Weights: best.lr.w, Calibration: identity,
+	}
+	f := &fitted{art: a, auc: best.auc, cand: first + best.index, hash: best.lr.w,
+		params: model.Params{Solver: "golearn liblinear L2R_LR", C: best.c, Bins: best.bins, Inputs: len(a.Weights)}}
+	f.parity = func(s *model.Scorer) (model.Parity, error) {
+		return checkParity(ds, testRows, &a.Encoder, s, best.lr)
+	}
+	return f, nil
+}
+
+// forestCandidate fits golearn's random forest on at most ForestRows of
+// the fitting rows and scores it on the calibration split.
+func forestCandidate(ctx context.Context, ds *Dataset, fitRows, calRows, testRows []int, o Options, card *model.Card, progress Progress) (*fitted, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	progress("forest", 0)
+	t0 := time.Now()
+	enc := fitForestInputs(ds, fitRows, encoderOptions{maxVocab: o.MaxVocab, minCount: o.MinCount})
+	rows := subsample(fitRows, o.ForestRows)
+	ff, err := fitForest(ds, rows, enc, o.Trees, o.TreeFeatures)
+	if err != nil {
+		return nil, err
+	}
+	a := &model.Artifact{
+		Version: "candidate", Kind: model.KindForest,
+		Schema: model.Schema{Num: slices.Clone(ds.Schema.Num), Cat: slices.Clone(ds.Schema.Cat)},
+		Forest: ff.forest, Calibration: identity,
+	}
+	s, err := model.Compile(a)
+	if err != nil {
+		return nil, err
+	}
+	m, y := margins(ds, calRows, s)
+	f := &fitted{art: a, auc: AUC(m, y), cand: len(card.Candidates), hash: forestHash(ff.forest),
+		params: model.Params{Solver: "golearn ensemble.RandomForest (bagged ID3)", Trees: o.Trees,
+			TreeFeatures: min(o.TreeFeatures, len(enc.Num)+len(enc.Cat)), ForestRows: len(rows),
+			Inputs: len(enc.Num) + len(enc.Cat)}}
+	card.Candidates = append(card.Candidates, model.Candidate{
+		Kind: model.KindForest, Trees: f.params.Trees, TreeFeatures: f.params.TreeFeatures, Rows: len(rows),
+		AUC: f.auc, LogLoss: plattLogLoss(m, y), Seconds: time.Since(t0).Seconds(),
+	})
+	f.parity = func(s *model.Scorer) (model.Parity, error) { return checkForestParity(ds, testRows, s, ff) }
+	progress("forest", 1)
+	return f, nil
+}
+
+// forestHash lists the numbers that make a forest, for its version hash.
+func forestHash(f *model.Forest) []float64 {
+	h := make([]float64, 0, 2*len(f.Nodes))
+	for _, n := range f.Nodes {
+		h = append(h, n.Threshold, n.Pos)
+	}
+	return h
 }
 
 // checkSplits insists on both classes in every split: without them there

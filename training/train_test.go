@@ -26,7 +26,7 @@ func TestTrainSynthetic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(stages, ","); got != "fit,parity,calibrate,evaluate" {
+	if got := strings.Join(stages, ","); got != "fit,forest,parity,calibrate,evaluate" {
 		t.Errorf("stages %s", got)
 	}
 	if card.Parity.Rows != 4000 || card.Parity.Agree != 4000 {
@@ -45,7 +45,7 @@ func TestTrainSynthetic(t *testing.T) {
 	if m := card.Metrics; m.AUC < oracle-0.01 || m.ECE > 0.03 {
 		t.Errorf("AUC %.4f (oracle %.4f), ECE %.4f: want AUC within 0.01 of the oracle, ECE ≤ 0.03", m.AUC, oracle, m.ECE)
 	}
-	if len(card.Candidates) != 6 || card.Version != "t1" || card.Params.Inputs != len(a.Weights) {
+	if len(card.Candidates) != 7 || card.Version != "t1" || card.Params.Inputs != len(a.Weights) {
 		t.Errorf("card %+v", card)
 	}
 

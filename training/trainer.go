@@ -39,7 +39,7 @@ type TrainerConfig struct {
 	// default 0.005, and a negative value means 0.
 	Margin  float64
 	LockTTL time.Duration // lock expiry, renewed every third of it; default 30s
-	Options Options       // passed to Train; SpecVersion defaults to the spec's
+	Options Options       // passed to Train; SpecVersion defaults to the spec's, Holdout to HoldoutTime
 	Log     *slog.Logger  // default slog.Default()
 }
 
@@ -77,6 +77,9 @@ func NewTrainer(cfg TrainerConfig) (*Trainer, error) {
 	cfg.LockTTL = cmpOr(cfg.LockTTL, 30*time.Second)
 	cfg.Options.SpecVersion = cmpOr(cfg.Options.SpecVersion, cfg.Snapshots.spec.Version)
 	cfg.Options.Source = cmpOr(cfg.Options.Source, "snapshots")
+	// A model trained now will score leads that come later: judge it on the
+	// latest leads, not on rows interleaved with its training rows.
+	cfg.Options.Holdout = cmpOr(cfg.Options.Holdout, HoldoutTime)
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}

@@ -83,7 +83,10 @@ func (e *trainerEnv) trainer(t *testing.T, reg Registry, margin float64) *Traine
 	}
 	tr, err := NewTrainer(TrainerConfig{
 		Snapshots: e.snaps, Registry: reg, Redis: c, Prefix: e.prefix,
-		MinRows: 1000, MinPositives: 50, Margin: margin, LockTTL: 300 * time.Millisecond,
+		// 2 s, not less: the forest candidate's golearn goroutines and GC,
+		// under -race on a loaded 2-core machine, have delayed a renewal
+		// past 300 ms and lost the lock mid-training.
+		MinRows: 1000, MinPositives: 50, Margin: margin, LockTTL: 2 * time.Second,
 		Options: Options{Cs: []float64{1}, Bins: []int{0, 5}}, Log: quiet,
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
-// Command model is the model benchmark: it trains leadq's model on a lead CSV
-// with the same options as `leadq train`, then times the compiled scorer, and
-// prints JSON lines that run.sh sets beside scikit-learn's.
+// Command model is the model benchmark: it trains each of leadq's candidate
+// kinds (logistic regression, random forest) on a lead CSV with the options
+// of `leadq train`, marks the one Train would choose, times both compiled
+// scorers, and prints JSON lines that run.sh sets beside scikit-learn's.
 //
 // Run with GODEBUG=cgocheck=0 in the environment (golearn needs it).
 package main
@@ -43,19 +44,59 @@ func run() error {
 		return err
 	}
 	load := time.Since(t0).Seconds()
-	a, card, err := training.Train(context.Background(), ds, training.Options{TestEvery: *testEvery}, nil)
-	if err != nil {
-		return err
+	// Each candidate kind alone, on the same split, so that both get their
+	// own calibrated test figures; Train with both keeps the one with the
+	// higher validation AUC, which is what the chosen flag says.
+	arts, cards := map[string]*model.Artifact{}, map[string]*model.Card{}
+	kinds := []string{model.KindLogReg, model.KindForest}
+	for _, kind := range kinds {
+		a, card, err := training.Train(context.Background(), ds, training.Options{TestEvery: *testEvery, Kinds: []string{kind}}, nil)
+		if err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+		arts[kind], cards[kind] = a, card
 	}
-	m := card.Metrics
-	emit(map[string]any{
-		"model": fmt.Sprintf("leadq logreg (golearn, bins=%d, C=%g, %s)", card.Params.Bins, card.Params.C, card.Params.Calibration),
-		"auc":   m.AUC, "log_loss": m.LogLoss, "brier": m.Brier, "ece": m.ECE,
-		"lift": m.TopDecile.Lift, "recall": m.TopDecile.Recall,
-		"fit_seconds": card.TrainingSeconds, "load_seconds": load,
-		"parity": fmt.Sprintf("%d/%d", card.Parity.Agree, card.Parity.Rows),
-	})
+	chosen := model.KindLogReg
+	if valAUC(cards[model.KindForest]) > valAUC(cards[model.KindLogReg]) {
+		chosen = model.KindForest
+	}
+	for _, kind := range kinds {
+		card := cards[kind]
+		m, p := card.Metrics, card.Params
+		name := fmt.Sprintf("leadq logreg (golearn, bins=%d, C=%g, %s)", p.Bins, p.C, p.Calibration)
+		if kind == model.KindForest {
+			name = fmt.Sprintf("leadq forest (golearn RandomForest, %d trees × %d inputs, %d rows, %s)", p.Trees, p.TreeFeatures, p.ForestRows, p.Calibration)
+		}
+		emit(map[string]any{
+			"model": name, "kind": kind, "chosen": kind == chosen, "validation_auc": valAUC(card),
+			"auc": m.AUC, "log_loss": m.LogLoss, "brier": m.Brier, "ece": m.ECE,
+			"lift": m.TopDecile.Lift, "recall": m.TopDecile.Recall,
+			"fit_seconds": card.TrainingSeconds, "load_seconds": load,
+			"parity": fmt.Sprintf("%d/%d", card.Parity.Agree, card.Parity.Rows),
+		})
+	}
+	for _, kind := range kinds {
+		if err := timeScorer(arts[kind], ds, *rescore); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
+// valAUC is the validation (calibration-split) AUC of the card's chosen candidate.
+func valAUC(c *model.Card) float64 {
+	for _, k := range c.Candidates {
+		if k.Chosen {
+			return k.AUC
+		}
+	}
+	return 0
+}
+
+// timeScorer times the compiled scorer of a on one holdout row, and a bulk
+// rescore as after a promotion: every row once, cycling through the file,
+// one goroutine.
+func timeScorer(a *model.Artifact, ds *training.Dataset, rescore int) error {
 	s, err := model.Compile(a)
 	if err != nil {
 		return err
@@ -75,23 +116,22 @@ func run() error {
 			dst = s.Explain(num, cat, dst[:0])
 		}
 	})
-	// Bulk rescoring as after a promotion: every row once, cycling through
-	// the file, one goroutine.
-	t0 = time.Now()
+	t0 := time.Now()
 	var sum float64
-	for i := range *rescore {
+	for i := range rescore {
 		ds.Row(i%ds.Len(), num, cat)
 		sum += s.Score(num, cat)
 	}
 	emit(map[string]any{
 		"scorer":           a.Version,
+		"kind":             a.Kind,
 		"score_ns_op":      float64(score.T.Nanoseconds()) / float64(score.N),
 		"score_allocs_op":  score.AllocsPerOp(),
 		"explain_ns_op":    float64(explain.T.Nanoseconds()) / float64(explain.N),
 		"explain_allocs":   explain.AllocsPerOp(),
-		"rescore_rows":     *rescore,
+		"rescore_rows":     rescore,
 		"rescore_seconds":  time.Since(t0).Seconds(),
-		"mean_probability": sum / float64(*rescore),
+		"mean_probability": sum / float64(rescore),
 	})
 	return nil
 }

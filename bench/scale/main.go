@@ -236,7 +236,6 @@ func (b *bench) retrain(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("dataset has %d rows and %d positives, wrote %d and %d (pending %d, foreign %d)",
 			st.Rows, st.Positives, n, positives, st.Pending, st.Foreign)
 	}
-	_ = ds
 	b.add(fmt.Sprintf("dataset read: Snapshots.Dataset of %s rows (XRANGE per day, labels HGETALL, parse, sort)", num(st.Rows)),
 		secs(read), l0, "—")
 	progress("dataset read in %v", read.Round(time.Millisecond))
@@ -258,24 +257,39 @@ func (b *bench) retrain(ctx context.Context) (string, error) {
 	b.add(fmt.Sprintf("**retrain end to end**: Trainer.RetrainNow on %s rows (lock, read, %d fits, parity, calibrate, evaluate, register, champion check, promote)",
 		num(st.Rows), len(card.Candidates)), "**"+secs(total)+"**", l0, "≤ 30 s → "+verdict(total <= 30*time.Second))
 	b.add("  of which training.Train (fit, calibrate, evaluate: card.training_seconds)", fmt.Sprintf("%.2f s", card.TrainingSeconds), "", "—")
-	var fits []string
+	var fits, forest []string
 	for _, c := range card.Candidates {
-		fits = append(fits, fmt.Sprintf("bins %d C %g: %.1f s", c.Bins, c.C, c.Seconds))
+		chosen := ""
+		if c.Chosen {
+			chosen = " (chosen)"
+		}
+		if c.Kind == model.KindForest {
+			forest = append(forest, fmt.Sprintf("%d trees × %d inputs on %s rows: %.1f s, validation AUC %.4f%s",
+				c.Trees, c.TreeFeatures, num(c.Rows), c.Seconds, c.AUC, chosen))
+			continue
+		}
+		fits = append(fits, fmt.Sprintf("bins %d C %g: %.1f s, AUC %.4f%s", c.Bins, c.C, c.Seconds, c.AUC, chosen))
 	}
-	b.add("  liblinear fits", strings.Join(fits, "; "), "", "—")
+	b.add("  liblinear fits (validation AUC)", strings.Join(fits, "; "), "", "—")
+	b.add("  golearn random forest fit", strings.Join(forest, "; "), "", "—")
 
 	// The model's quality on its holdout beside the ceiling: the AUC of the
-	// true probabilities on the very same rows (Dataset sorts by time, the
-	// rows were written in time order, Train holds out i % 5 == 4).
+	// true probabilities on the very same rows (Dataset sorts by time and
+	// the rows were written in time order, one lead each, so dataset row i
+	// is rows[i]; the trainer holds out the latest leads).
+	test, err := training.HoldoutRows(ds, training.Options{Holdout: training.HoldoutTime})
+	if err != nil {
+		return "", err
+	}
 	var pt []float64
 	var yt []bool
-	for i := 4; i < n; i += 5 {
+	for _, i := range test {
 		pt, yt = append(pt, rows[i].p), append(yt, rows[i].y)
 	}
 	m := card.Metrics
 	b.add(fmt.Sprintf("model on its holdout (%s rows): AUC; oracle AUC of the true probabilities; prior's AUC", num(card.Rows.Test)),
-		fmt.Sprintf("%.4f; %.4f; %.4f (ECE %.4f, %s, bins %d, C %g)", m.AUC, training.AUC(pt, yt), res.ChampionAUC,
-			m.ECE, card.Params.Calibration, card.Params.Bins, card.Params.C), "", "—")
+		fmt.Sprintf("%.4f; %.4f; %.4f (%s, ECE %.4f, %s)", m.AUC, training.AUC(pt, yt), res.ChampionAUC,
+			card.Kind, m.ECE, card.Params.Calibration), "", "—")
 	if !res.Promoted {
 		b.notes = append(b.notes, "the trained model was not promoted ("+res.Reason+"); the rescore force-promotes it")
 		if err := reg.ForcePromote(ctx, res.Version); err != nil {

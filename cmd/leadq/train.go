@@ -40,6 +40,8 @@ func trainCommand(ctx context.Context, args []string, lookup func(string) (strin
 	sep := fs.String("sep", ",", "field `separator`, one character (\\t for tab)")
 	out := fs.String("out", "", "write the model artifact (JSON) to this `file`")
 	testEvery := fs.Int("test-every", 5, "0-based row i is in the holdout when i % `N` == N-1")
+	holdout := fs.String("holdout", training.HoldoutInterleave, "holdout `mode`: interleave (row i % N == N-1, for files whose rows drift with their order) or time (the last rows, the file taken as time-ordered)")
+	kinds := fs.String("kinds", "logreg,forest", "comma-separated candidate `kinds` (logreg, forest); the higher validation AUC wins")
 	calibration := fs.String("calibration", "auto", "`method`: platt, isotonic or auto (lower cross-validated log loss)")
 	register := fs.Bool("register", false, "put the trained model and its card in the Redis model registry")
 	promote := fs.Bool("promote", false, "with --register: make it the champion if its holdout AUC beats the champion's on the same holdout by --margin")
@@ -96,7 +98,8 @@ func trainCommand(ctx context.Context, args []string, lookup func(string) (strin
 		}
 	}
 	bar := &progressBar{w: stderr}
-	opts := training.Options{TestEvery: *testEvery, Calibration: *calibration, Source: "csv:" + *csvPath}
+	opts := training.Options{TestEvery: *testEvery, Calibration: *calibration, Source: "csv:" + *csvPath,
+		Holdout: *holdout, Kinds: splitList(*kinds)}
 	a, card, err := training.Train(ctx, ds, opts, bar.update)
 	bar.finish()
 	if err != nil {
@@ -107,6 +110,15 @@ func trainCommand(ctx context.Context, args []string, lookup func(string) (strin
 			return err
 		}
 	}
+	for _, c := range card.Candidates {
+		mark := " "
+		if c.Chosen {
+			mark = "*"
+		}
+		fmt.Fprintf(stderr, "%s candidate %-7s %-32s validation AUC %.4f, log loss %.4f, %.1fs\n",
+			mark, c.Kind, candidateParams(c), c.AUC, c.LogLoss, c.Seconds)
+	}
+	fmt.Fprintf(stderr, "chosen: %s (higher validation AUC)\n", card.Kind)
 	m := card.Metrics
 	fmt.Fprintf(stderr, "%s: AUC %.4f, log loss %.4f, ECE %.4f, top-decile lift %.2f on %d holdout rows; parity %d/%d; %.1fs\n",
 		card.Version, m.AUC, m.LogLoss, m.ECE, m.TopDecile.Lift, m.N, card.Parity.Agree, card.Parity.Rows, card.TrainingSeconds)
@@ -187,11 +199,20 @@ func registerModel(ctx context.Context, reg *model.Registry, ds *training.Datase
 	return nil
 }
 
+// candidateParams describes one candidate's hyper-parameters in a few words.
+func candidateParams(c model.Candidate) string {
+	if c.Kind == model.KindForest {
+		return fmt.Sprintf("trees=%d features=%d rows=%d", c.Trees, c.TreeFeatures, c.Rows)
+	}
+	return fmt.Sprintf("C=%g bins=%d", c.C, c.Bins)
+}
+
 func trainUsage(fs *flag.FlagSet) string {
 	var b strings.Builder
 	b.WriteString("Usage: leadq train --csv FILE --target COL [flags]\n\n" +
-		"Trains logistic regression (golearn) on the CSV, checks the served scorer against\n" +
-		"golearn on every holdout row, calibrates it and prints the model card as JSON.\n" +
+		"Trains logistic regression and a random forest (golearn) on the CSV, keeps the one\n" +
+		"with the higher validation AUC, checks the served scorer against golearn on every\n" +
+		"holdout row, calibrates it and prints the model card as JSON.\n" +
 		"--register stores it in the Redis model registry; --promote makes it the champion\n" +
 		"every replica serves if it beats the current one on the same holdout.\n" +
 		"The process needs GODEBUG=cgocheck=0 in its environment.\n\nFlags:\n")
