@@ -91,7 +91,11 @@ func get(t *testing.T, url string) (int, string, string) {
 func TestServeEmbeddedDefault(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	base, stop := serve(t, nil)
+	// Calling hours off: the tour must claim a lead at any hour.
+	base, stop := serve(t, map[string]string{
+		"LEADQ_API_KEYS":      "admin:dev-admin-key,form:dev-form-key,dialer:dev-dialer-key,ingest:dev-ingest-key",
+		"LEADQ_CALLING_HOURS": "",
+	})
 	t.Logf("embedded leadq served /healthz after %s", time.Since(start))
 	if code, _, body := get(t, base+"/readyz"); code != 200 {
 		t.Fatalf("readyz %d: %s", code, body)
@@ -99,8 +103,48 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	if code, _, body := get(t, base+"/metrics"); code != 200 || !strings.Contains(body, "go_goroutines") {
 		t.Fatalf("metrics %d", code)
 	}
+	tourEmbedded(t, base)
 	if err := stop(); err != nil {
 		t.Fatalf("graceful shutdown: %v", err)
+	}
+}
+
+// tourEmbedded walks the README's tour on the embedded servers: the queue's
+// and the feature store's Lua scripts must run on the in-process Redis too
+// (it has no cmsgpack and no bit library), or `make run` serves 503s.
+func tourEmbedded(t *testing.T, base string) {
+	t.Helper()
+	form := `{"email":"ada@example.com","company":"Example Ltd","source":"website","country":"GB","timezone":"Europe/London"}`
+	code, body := do(t, "POST", base+"/v1/leads", "dev-form-key", form)
+	var created struct {
+		LeadID   string  `json:"lead_id"`
+		Priority float64 `json:"priority"`
+	}
+	if err := json.Unmarshal([]byte(body), &created); code != 201 || err != nil || created.LeadID == "" {
+		t.Fatalf("POST /v1/leads: %d %s", code, body)
+	}
+	if code, body := do(t, "POST", base+"/v1/events", "dev-ingest-key", `{"events":[`+demoEvent("lead-e1")+`]}`); code != 202 {
+		t.Fatalf("POST /v1/events: %d %s", code, body)
+	}
+	if code, body := do(t, "GET", base+"/v1/queue?limit=5", "dev-dialer-key", ""); code != 200 {
+		t.Fatalf("GET /v1/queue: %d %s", code, body)
+	}
+	code, body = do(t, "POST", base+"/v1/queue/next", "dev-dialer-key", `{"sdr_id":"rep-1"}`)
+	var claim struct {
+		ClaimID string `json:"claim_id"`
+		Lead    struct {
+			LeadID string `json:"lead_id"`
+		} `json:"lead"`
+	}
+	if err := json.Unmarshal([]byte(body), &claim); code != 200 || err != nil || claim.ClaimID == "" {
+		t.Fatalf("POST /v1/queue/next: %d %s", code, body)
+	}
+	outcome := `{"claim_id":"` + claim.ClaimID + `","sdr_id":"rep-1","outcome":"no_answer"}`
+	if code, body := do(t, "POST", base+"/v1/leads/"+claim.Lead.LeadID+"/outcome", "dev-dialer-key", outcome); code != 200 {
+		t.Fatalf("outcome: %d %s", code, body)
+	}
+	if code, body := do(t, "GET", base+"/v1/leads/"+created.LeadID, "dev-dialer-key", ""); code != 200 {
+		t.Fatalf("GET /v1/leads/{id}: %d %s", code, body)
 	}
 }
 

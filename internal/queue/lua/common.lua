@@ -27,7 +27,32 @@
 
 local function fmt(x) return string.format('%.17g', x) end
 
-local function profile(i) return cmsgpack.unpack(ARGV[i]), i + 1 end
+-- The embedded Redis (miniredis, `make run`) has neither cmsgpack nor the
+-- bit library; there these pure-Lua twins decode the one msgpack shape
+-- queue.go writes (array 16 of float 64) and test a bit, exactly.
+local function unpackflua(s)
+  local n, t = string.byte(s, 2) * 256 + string.byte(s, 3), {}
+  for j = 0, n - 1 do
+    local b1, b2, b3, b4, b5, b6, b7, b8 = string.byte(s, 5 + 9 * j, 12 + 9 * j)
+    local sign = 1
+    if b1 >= 128 then sign, b1 = -1, b1 - 128 end
+    local e = b1 * 16 + math.floor(b2 / 16)
+    local m = ((((((b2 % 16) * 256 + b3) * 256 + b4) * 256 + b5) * 256 + b6) * 256 + b7) * 256 + b8
+    local v
+    if e == 0 then v = math.ldexp(m, -1074)
+    elseif e == 2047 then v = (m == 0) and math.huge or 0 / 0
+    else v = math.ldexp(m + 4503599627370496, e - 1075) end
+    t[j + 1] = sign * v
+  end
+  return t
+end
+local unpackf = unpackflua
+if rawget(_G, "cmsgpack") then unpackf = cmsgpack.unpack end
+local function bitset(mask, i)
+  return math.floor(mask / 2 ^ i) % 2 == 1
+end
+
+local function profile(i) return unpackf(ARGV[i]), i + 1 end
 local function S(pf, k) return pf[11 + 3 * k] end
 local function L(pf, k) return pf[12 + 3 * k] end
 local function O(pf, k) return pf[13 + 3 * k] end
@@ -52,7 +77,7 @@ local function hours(pf, tzo, now)
   local day = math.floor(x / 86400)
   for d = 0, 7 do
     -- Unix day 0 was a Thursday: (day + 3) % 7 is 0 on Mondays.
-    if bit.band(pf[9], bit.lshift(1, (day + d + 3) % 7)) ~= 0 then
+    if bitset(pf[9], (day + d + 3) % 7) then
       local base = (day + d) * 86400 - pf[10] - tzo
       local open, close = base + pf[7], base + pf[8]
       if now < close then
