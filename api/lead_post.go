@@ -7,10 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/leadq/leadq/features"
 	"github.com/leadq/leadq/internal/ident"
@@ -21,12 +21,14 @@ import (
 // Ranker scores a lead and places it in the call queue.
 type Ranker interface {
 	Place(ctx context.Context, leadID string, st features.State, now time.Time) (rank.Placed, error)
+	// Submit applies a form's events with their outbox copies for Kafka,
+	// scores the lead and places it (one round trip for a new lead).
+	Submit(ctx context.Context, ob *features.Outbox, leadID string, batch []features.Applied, created bool, now time.Time) (rank.Placed, error)
 }
 
 // Idents deduplicates leads and idempotent requests.
 type Idents interface {
-	Resolve(ctx context.Context, externalID, email string) (string, bool, error)
-	Begin(ctx context.Context, scope, key string) (*ident.Answer, error)
+	Start(ctx context.Context, scope, key, externalID, email string) (ident.Form, error)
 	Finish(ctx context.Context, scope, key string, a ident.Answer) error
 	Abandon(ctx context.Context, scope, key string)
 }
@@ -44,40 +46,51 @@ type LeadResponse struct {
 }
 
 // postLead creates or updates a lead from a form: dedup by email or external
-// id, write lead_created/updated and form_submitted to Kafka, apply them at
-// once (the consumer's copy is then a no-op), score, and place the lead in
-// the queue inside its five-minute window. Idempotency-Key replays the first
-// answer.
+// id and claim the Idempotency-Key (one round trip), then apply
+// lead_created/updated and form_submitted at once together with their copies
+// in the Redis outbox, which a forwarder writes to Kafka (the consumer's copy
+// is then a no-op), score, and place the lead in the queue inside its
+// five-minute window (for a new lead all in one more round trip).
+// Idempotency-Key replays the first answer.
 func (s *Server) postLead(c *fiber.Ctx) error {
 	var f LeadForm
-	if err := decodeStrict(c.Body(), &f); err != nil {
+	if err := decodeForm(c.Body(), &f); err != nil {
 		return err
 	}
 	if errs := f.validate(); len(errs) > 0 {
 		return problem(fiber.StatusBadRequest, "invalid lead", errs...)
+	}
+	switch {
+	case s.cfg.Outbox == nil:
+		return unavailable("kafka", errors.New("this server has no outbox to forward form events to Kafka"))
+	case s.cfg.OutboxLimit > 0 && s.cfg.Outbox.Backlog() >= int64(s.cfg.OutboxLimit):
+		// Kafka has not taken the forms' events for a while: refuse new
+		// ones rather than fill Redis (the queue lives there too).
+		return unavailable("kafka", fmt.Errorf("%d form events wait to be written to Kafka (LEADQ_OUTBOX_LIMIT %d)",
+			s.cfg.Outbox.Backlog(), s.cfg.OutboxLimit))
 	}
 	ctx, now := c.UserContext(), s.now()
 	key := c.Get("Idempotency-Key")
 	if len(key) > 200 {
 		return problem(fiber.StatusBadRequest, "Idempotency-Key longer than 200 bytes", FieldProblem{Field: "Idempotency-Key", Detail: "at most 200 bytes"})
 	}
+	form, err := s.cfg.Idents.Start(ctx, "form", key, f.ExternalID, f.Email)
+	switch {
+	case errors.Is(err, ident.ErrInProgress):
+		return problem(fiber.StatusConflict, "a request with this Idempotency-Key is in progress; retry shortly")
+	case err != nil:
+		return unavailable("redis", err)
+	case form.Answer != nil:
+		c.Set("Idempotent-Replayed", "true")
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Status(form.Answer.Status).Send(form.Answer.Body)
+	}
 	reqID := randomID()
 	if key != "" {
-		ans, err := s.cfg.Idents.Begin(ctx, "form", key)
-		switch {
-		case errors.Is(err, ident.ErrInProgress):
-			return problem(fiber.StatusConflict, "a request with this Idempotency-Key is in progress; retry shortly")
-		case err != nil:
-			return unavailable("redis", err)
-		case ans != nil:
-			c.Set("Idempotent-Replayed", "true")
-			c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-			return c.Status(ans.Status).Send(ans.Body)
-		}
 		h := sha256.Sum256([]byte(key))
 		reqID = hex.EncodeToString(h[:12]) // retries carry the same event ids
 	}
-	status, body, err := s.createLead(ctx, &f, reqID, now)
+	status, body, err := s.createLead(ctx, &f, form, reqID, now)
 	if err != nil {
 		if key != "" {
 			s.cfg.Idents.Abandon(context.WithoutCancel(ctx), "form", key)
@@ -93,53 +106,21 @@ func (s *Server) postLead(c *fiber.Ctx) error {
 	return c.Status(status).Send(body)
 }
 
-func (s *Server) createLead(ctx context.Context, f *LeadForm, reqID string, now time.Time) (int, []byte, error) {
-	id, created, err := s.cfg.Idents.Resolve(ctx, f.ExternalID, f.Email)
-	if err != nil {
-		return 0, nil, unavailable("redis", err)
-	}
+func (s *Server) createLead(ctx context.Context, f *LeadForm, form ident.Form, reqID string, now time.Time) (int, []byte, error) {
+	id, created := form.LeadID, form.Created
 	evs, err := f.events(id, "form-"+reqID, now, created)
 	if err != nil {
 		return 0, nil, err
-	}
-	raws := make([][]byte, len(evs))
-	for i, e := range evs {
-		if raws[i], err = e.MarshalJSON(); err != nil {
-			return 0, nil, err
-		}
-	}
-	// Kafka first: it is the log. If applying fails afterwards the consumer
-	// applies the copy; if Kafka fails nothing was written anywhere.
-	msgs := make([]kafka.Message, len(raws))
-	for i, raw := range raws {
-		msgs[i] = kafka.Message{Key: []byte(id), Value: raw, Headers: []kafka.Header{{Key: features.DirectHeader, Value: []byte("1")}}}
-	}
-	if err := s.cfg.Events.WriteMessages(ctx, msgs...); err != nil {
-		return 0, nil, unavailable("kafka", err)
 	}
 	batch := make([]features.Applied, len(evs))
 	for i, e := range evs {
 		batch[i] = features.Applied{Event: e, Partition: -1, Direct: true}
 	}
-	if _, err := s.cfg.Features.ApplyChanges(ctx, batch, nil); err != nil {
-		return 0, nil, unavailable("redis", err)
-	}
-	// A new lead's state is exactly the fold of its two events: skip a read.
-	st := features.State{}
-	if created {
-		s.cfg.Features.Spec().FoldApplied(st, batch)
-	} else if st, err = s.cfg.Features.Get(ctx, id); err != nil {
-		return 0, nil, unavailable("redis", err)
-	}
-	placed, err := s.cfg.Ranker.Place(ctx, id, st, now)
+	placed, err := s.cfg.Ranker.Submit(ctx, s.cfg.Outbox, id, batch, created, now)
 	if err != nil {
 		return 0, nil, unavailable("redis", err)
 	}
-	if s.cfg.Snapshots != nil {
-		if err := s.cfg.Snapshots.RecordVector(ctx, id, "form", placed.Num, placed.Cat, now); err != nil {
-			s.cfg.Log.Warn("snapshot at form failed", "lead", id, "err", err)
-		}
-	}
+	s.recordSnapshot(ctx, id, "form", placed.Num, placed.Cat, now) // takes num and cat
 	resp := LeadResponse{LeadID: id, Probability: placed.P, Tier: tier(placed.P), ModelVersion: placed.Version,
 		Reasons: placed.Reasons, Pool: placed.Pool, Priority: placed.Placement.Priority, State: placed.Placement.State}
 	body, err := json.Marshal(resp)

@@ -28,7 +28,7 @@ type LeadView struct {
 	Tier         string         `json:"tier"`
 	ModelVersion string         `json:"model_version"`
 	Reasons      []model.Reason `json:"reasons"`
-	Features     map[string]any `json:"features"`
+	Features     FeatureVector  `json:"features"`
 	TriggerAt    *time.Time     `json:"trigger_at"`
 	Attempts     int            `json:"attempts"`
 	Pool         string         `json:"pool"`
@@ -63,21 +63,7 @@ func (s *Server) getLead(c *fiber.Ctx) error {
 
 // leadView assembles what leadq knows of a lead: features, score, queue state.
 func (s *Server) leadView(ctx context.Context, id string, st features.State, now time.Time) (LeadView, error) {
-	spec := s.cfg.Features.Spec()
-	v := LeadView{
-		LeadID:   id,
-		State:    spec.Lifecycle(st),
-		Features: spec.Named(st, now),
-		Attempts: spec.Attempts(st),
-		Pool:     st["_pool"],
-	}
-	if t, ok := spec.TriggerAt(st); ok {
-		v.TriggerAt = &t
-	}
-	if s.cfg.Live != nil {
-		v.Probability, v.Reasons, v.ModelVersion = s.cfg.Live.Explain(st, now, make([]model.Reason, 0, 2*model.TopReasons))
-		v.Tier = tier(v.Probability)
-	}
+	v := s.featureView(id, st, now, nil, nil)
 	if s.cfg.Queue != nil && v.Pool != "" {
 		qs, err := s.cfg.Queue.Get(ctx, v.Pool, id, now)
 		switch {
@@ -90,6 +76,32 @@ func (s *Server) leadView(ctx context.Context, id string, st features.State, now
 		}
 	}
 	return v, nil
+}
+
+// featureView is a lead's view from its feature state alone: features,
+// score, lifecycle. num and cat, when given, are the vector already
+// extracted at now (a pull extracts it once for the answer and the snapshot).
+func (s *Server) featureView(id string, st features.State, now time.Time, num []float64, cat []string) LeadView {
+	spec := s.cfg.Features.Spec()
+	if num == nil {
+		num, cat = make([]float64, len(spec.NumNames())), make([]string, len(spec.CatNames()))
+		spec.Extract(st, now, num, cat)
+	}
+	v := LeadView{
+		LeadID:   id,
+		State:    spec.Lifecycle(st),
+		Features: FeatureVector{spec, num, cat},
+		Attempts: spec.Attempts(st),
+		Pool:     st["_pool"],
+	}
+	if t, ok := spec.TriggerAt(st); ok {
+		v.TriggerAt = &t
+	}
+	if s.cfg.Live != nil {
+		v.Probability, v.Reasons, v.ModelVersion = s.cfg.Live.Explain(st, now, make([]model.Reason, 0, 2*model.TopReasons))
+		v.Tier = tier(v.Probability)
+	}
+	return v
 }
 
 func timePtr(t time.Time) *time.Time {

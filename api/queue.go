@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/leadq/leadq/features"
 	"github.com/leadq/leadq/internal/queue"
 )
 
@@ -26,6 +28,14 @@ type Queue interface {
 type Snapshots interface {
 	RecordVector(ctx context.Context, leadID, via string, num []float64, cat []string, at time.Time) error
 	Label(ctx context.Context, leadID, outcome string, at time.Time) (int, error)
+}
+
+// SnapshotRecorder records point-in-time feature vectors off the request
+// path (training.SnapshotWriter); it takes ownership of num and cat. Flush
+// waits until everything recorded before it is written.
+type SnapshotRecorder interface {
+	Record(ctx context.Context, leadID, via string, num []float64, cat []string, at time.Time) error
+	Flush(ctx context.Context) error
 }
 
 // QueueItem is one ranked lead of GET /v1/queue, with the parts of its priority.
@@ -117,26 +127,49 @@ func (s *Server) postNext(c *fiber.Ctx) error {
 	case err != nil:
 		return queueError(err, "sdr_id")
 	}
-	st, err := s.cfg.Features.Get(ctx, cl.LeadID)
-	if err != nil {
-		return unavailable("redis", err)
+	// The pull script returns the lead's features when the queue is set up
+	// for it (Config.LeadData, standalone Redis): one round trip fewer.
+	st := features.State(cl.Data)
+	if cl.Data == nil {
+		if st, err = s.cfg.Features.Get(ctx, cl.LeadID); err != nil {
+			return unavailable("redis", err)
+		}
 	}
-	view, err := s.leadView(ctx, cl.LeadID, st, now)
+	// One extraction serves the answer and the training snapshot.
+	spec := s.cfg.Features.Spec()
+	num, cat := make([]float64, len(spec.NumNames())), make([]string, len(spec.CatNames()))
+	spec.Extract(st, now, num, cat)
+	view := s.featureView(cl.LeadID, st, now, num, cat)
+	// The queue part comes from the claim itself: the lead is claimed now.
+	view.Pool, view.State, view.Attempts = cl.Pool, queue.StateClaimed, cl.Attempts
+	view.SLA = &SLAView{DueAt: timePtr(cl.SLADueAt), FirstAttemptAt: timePtr(cl.FirstAttemptAt), Breached: cl.SLABreached}
+	// The point-in-time training row: what the service saw when it surfaced
+	// the lead. A failure costs one training row, not the call.
+	s.recordSnapshot(ctx, cl.LeadID, "claim", num, cat, now)
+	answer := ClaimView{ClaimID: cl.ID, LeaseExpiresAt: cl.LeaseExpiresAt, Priority: cl.Priority, Lead: view}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	body, err := gojson.Marshal(&answer)
 	if err != nil {
 		return err
 	}
-	view.Pool = cl.Pool
-	// The point-in-time training row: what the service saw when it surfaced
-	// the lead. A failure costs one training row, not the call.
-	if s.cfg.Snapshots != nil {
-		spec := s.cfg.Features.Spec()
-		num, cat := make([]float64, len(spec.NumNames())), make([]string, len(spec.CatNames()))
-		spec.Extract(st, now, num, cat)
-		if err := s.cfg.Snapshots.RecordVector(ctx, cl.LeadID, "claim", num, cat, now); err != nil {
-			s.cfg.Log.Warn("snapshot at claim failed", "lead", cl.LeadID, "err", err)
-		}
+	return c.Send(body)
+}
+
+// recordSnapshot records a point-in-time training row, off the request path
+// through the SnapshotWriter when there is one. It takes ownership of num and cat.
+func (s *Server) recordSnapshot(ctx context.Context, leadID, via string, num []float64, cat []string, at time.Time) {
+	var err error
+	switch {
+	case s.cfg.SnapshotWriter != nil:
+		err = s.cfg.SnapshotWriter.Record(ctx, leadID, via, num, cat, at)
+	case s.cfg.Snapshots != nil:
+		err = s.cfg.Snapshots.RecordVector(ctx, leadID, via, num, cat, at)
+	default:
+		return
 	}
-	return c.JSON(ClaimView{ClaimID: cl.ID, LeaseExpiresAt: cl.LeaseExpiresAt, Priority: cl.Priority, Lead: view})
+	if err != nil {
+		s.cfg.Log.Warn("training snapshot failed", "lead", leadID, "via", via, "err", err)
+	}
 }
 
 // ClaimRequest is the body of the claim extend and release routes.
@@ -216,6 +249,13 @@ func (s *Server) postOutcome(c *fiber.Ctx) error {
 		return queueError(err, "outcome")
 	}
 	if s.cfg.Snapshots != nil {
+		// The claim's snapshot may still wait in the writer's buffer: a
+		// label only reaches snapshots already written.
+		if s.cfg.SnapshotWriter != nil {
+			if err := s.cfg.SnapshotWriter.Flush(ctx); err != nil {
+				s.cfg.Log.Warn("flushing snapshots before a label failed", "lead", id, "err", err)
+			}
+		}
 		if _, err := s.cfg.Snapshots.Label(ctx, id, req.Outcome, now); err != nil {
 			s.cfg.Log.Warn("labelling snapshots failed", "lead", id, "outcome", req.Outcome, "err", err)
 		}

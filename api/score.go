@@ -1,9 +1,10 @@
 package api
 
 import (
+	"sync"
+
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/leadq/leadq/features"
 	"github.com/leadq/leadq/model"
 )
 
@@ -18,7 +19,7 @@ type ScoreResponse struct {
 // postScore scores a form payload as a new lead, storing nothing (what-if).
 func (s *Server) postScore(c *fiber.Ctx) error {
 	var f LeadForm
-	if err := decodeStrict(c.Body(), &f); err != nil {
+	if err := decodeForm(c.Body(), &f); err != nil {
 		return err
 	}
 	if errs := f.validate(); len(errs) > 0 {
@@ -29,13 +30,33 @@ func (s *Server) postScore(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	sc := scoreScratch.Get().(*scoreBuf)
+	defer sc.release()
 	spec := s.cfg.Live.Spec()
-	st := features.State{}
-	var ops []features.Op
-	for _, e := range evs {
-		ops = spec.Compile(e, ops[:0])
-		features.Fold(st, ops)
+	if n := len(spec.NumNames()); len(sc.num) != n {
+		sc.num, sc.cat = make([]float64, n), make([]string, len(spec.CatNames()))
 	}
-	p, reasons, version := s.cfg.Live.Explain(st, now, make([]model.Reason, 0, 2*model.TopReasons))
+	// A what-if lead has only the form's events: its vector comes straight
+	// from them (features.Spec.ExtractNew), with no state map to fold into.
+	spec.ExtractNew(evs, now, sc.num, sc.cat)
+	p, reasons, version := s.cfg.Live.ExplainVector(sc.num, sc.cat, sc.reasons[:0])
 	return c.JSON(ScoreResponse{Probability: p, Tier: tier(p), ModelVersion: version, Reasons: reasons})
+}
+
+// scoreBuf is one what-if scoring's scratch space, reused through
+// scoreScratch: the feature vector and the reasons.
+type scoreBuf struct {
+	num     []float64
+	cat     []string
+	reasons []model.Reason
+}
+
+var scoreScratch = sync.Pool{New: func() any {
+	return &scoreBuf{reasons: make([]model.Reason, 0, 2*model.TopReasons)}
+}}
+
+func (b *scoreBuf) release() {
+	clear(b.cat) // drop references to the form's strings
+	clear(b.reasons)
+	scoreScratch.Put(b)
 }

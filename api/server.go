@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/leadq/leadq/features"
 	"github.com/leadq/leadq/internal/config"
 	"github.com/leadq/leadq/model"
 	"github.com/leadq/leadq/training"
@@ -48,11 +49,25 @@ type Config struct {
 	Pools       []string // every routed pool: the default of a pull or peek
 	Ranker      Ranker
 	Idents      Idents
+
+	// Stats reads the dashboard's figures (GET /v1/stats); nil answers 503.
+	Stats StatsReader
+
 	// Retrain trains a model now (POST /v1/model/retrain).
 	Retrain func(ctx context.Context) (*training.Result, error)
 	// MaxEventBatch is the most events one POST /v1/events may carry.
 	MaxEventBatch int
 	Now           func() time.Time // the clock; time.Now when nil
+	// Outbox holds the events of forms until they are forwarded to Kafka
+	// (features.Outbox.Forward); POST /v1/leads needs it.
+	Outbox *features.Outbox
+	// OutboxLimit is how many form events may wait in the outbox (Kafka
+	// down or slow) before POST /v1/leads answers 503; 0 = no limit.
+	OutboxLimit int
+
+	// SnapshotWriter, when set, takes snapshots at claim off the request
+	// path instead of Snapshots.RecordVector (training.SnapshotWriter).
+	SnapshotWriter SnapshotRecorder
 }
 
 // Server is leadq's Fiber application.
@@ -99,6 +114,7 @@ func New(cfg Config) *Server {
 	}}), s.observe)
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.readyz)
+	s.app.Get("/", s.getDashboard)
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry})))
 
 	v1 := s.app.Group("/v1")
@@ -123,6 +139,7 @@ func New(cfg Config) *Server {
 	v1.Post("/leads", s.require("form"), s.postLead)
 	v1.Post("/leads/:id/outcome", s.require("dialer"), s.postOutcome)
 	v1.Get("/queue", s.require("dialer"), s.getQueue)
+	v1.Get("/stats", s.require("dialer"), s.getStats)
 	v1.Post("/queue/next", s.require("dialer"), s.postNext)
 	v1.Post("/claims/:id/extend", s.require("dialer"), s.postExtend)
 	v1.Post("/claims/:id/release", s.require("dialer"), s.postRelease)

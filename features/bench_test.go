@@ -85,6 +85,13 @@ func benchStoreApply(b *testing.B, gen func(*rand.Rand, string, int) Event, size
 	var offset int64
 	next, events := 0, 0
 	var changed []Change
+	if err := st.Load(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	before, err := redisCost(b.Context(), rdb)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
 		if next+size > len(pool) {
@@ -102,6 +109,7 @@ func benchStoreApply(b *testing.B, gen func(*rand.Rand, string, int) Event, size
 		}
 		events += size
 	}
+	reportRedisCost(b, rdb, before, events)
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(events), "ns/event")
 }

@@ -1,6 +1,6 @@
 // Package features turns behavioural events into per-lead feature vectors.
 //
-// It holds five things that must never drift apart, which is why they live
+// It holds six things that must never drift apart, which is why they live
 // together:
 //
 //   - Events: the wire contract of topic leadq.events, JSON
@@ -18,6 +18,13 @@
 //   - The feature store ([Store]): one Lua call per lead per batch applies
 //     that lead's updates in Redis and records the Kafka offset it covers in
 //     the same hash, atomically, so redelivery and replay change nothing.
+//     A brand-new lead's first events (a web form) are folded in Go and
+//     written whole by a guarded write instead ([Store.CreateDirect]), and
+//     the stream's copies of events the API applied itself are found by
+//     their markers and skipped without a script call.
+//   - Typed extraction for a lead known only by a few events
+//     ([Spec.ExtractNew]): the vector of Fold and Extract without the hash,
+//     for scoring a form that is not stored.
 //   - The stream consumer, built on top of the store by the ingest role.
 //
 // A lead's state is the Redis hash <prefix>lead:{<lead_id>} (the braces are
@@ -37,6 +44,7 @@
 //	src0, src1 (and @)   first- and last-touch source
 //	state, outcome (@)   lifecycle state and last call outcome
 //	_o:<partition>       last Kafka offset applied to this lead per partition
+//	_x:<event_id>        an event the API applied itself (deduplicated by id)
 //
 // Order independence is what makes late and replayed events safe: counts
 // add, times keep a maximum or minimum, strings are last-write-wins by event

@@ -57,9 +57,15 @@ func (s *Spec) buildNames() {
 		{"state", s.state.name, vocState, catState},
 		{"last_outcome", s.outcome.name, vocOutcome, catPlain},
 	}
+	ids := make(map[string]uint16, len(s.fields))
+	for id, f := range s.fields {
+		ids[f] = uint16(id)
+	}
 	for _, c := range s.cats {
 		s.catNames = append(s.catNames, c.name)
+		s.catIDs = append(s.catIDs, ids[c.field])
 	}
+	s.title = ids["f:title"]
 }
 
 // NumNames returns the names of the numeric features in Extract's order.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -79,8 +80,9 @@ type Spec struct {
 	Version string
 
 	cfg      SpecConfig
-	fields   []string // every static field by id
-	quoted   []string // fields as JSON strings, for the store's payloads
+	fields   []string        // every static field by id
+	quoted   []string        // fields as JSON strings, for the store's payloads
+	text     map[string]bool // static field → holds text (a register's value), else a number
 	count    [numTypes]field
 	pv       [len(pageCats)]field
 	sess     field // distinct sessions (visits)
@@ -99,6 +101,9 @@ type Spec struct {
 	numNames []string
 	catNames []string
 	cats     []catFeature
+	catIDs   []uint16  // field id of each of cats
+	title    uint16    // id of f:title, which seniority falls back on
+	fresh    sync.Pool // *freshState of ExtractNew
 }
 
 // DefaultSpec returns spec fs-1, built from DefaultSpecConfig.
@@ -185,17 +190,23 @@ func NewSpec(c SpecConfig) (*Spec, error) {
 	s.src0, s.src1 = s.add("src0", true), s.add("src1", true)
 	s.state, s.outcome = s.add("state", true), s.add("outcome", true)
 	s.buildNames()
+	s.fresh.New = func() any { return newFreshState(s) }
 	return s, nil
 }
 
 func (s *Spec) add(name string, pair bool) field {
 	f := field{name: name, id: uint16(len(s.fields))}
+	if s.text == nil {
+		s.text = map[string]bool{}
+	}
 	s.fields = append(s.fields, name)
 	s.quoted = append(s.quoted, strconv.Quote(name))
+	s.text[name] = pair
 	if pair {
 		f.ref = name + "@"
 		s.fields = append(s.fields, f.ref)
 		s.quoted = append(s.quoted, strconv.Quote(f.ref))
+		s.text[f.ref] = false
 	}
 	return f
 }

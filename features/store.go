@@ -49,14 +49,15 @@ type Store struct {
 	prefix string
 	spec   *Spec
 	script *redis.Script
-	sha    any // boxed once: the hot path builds []any argument lists
+	sha    any           // boxed once: the hot path builds []any argument lists
+	create *redis.Script // create.lua: a new lead's whole state (CreateDirect)
 	pool   sync.Pool
 }
 
 // NewStore returns a store of spec's state under key prefix in rdb.
 func NewStore(rdb redis.UniversalClient, prefix string, spec *Spec) *Store {
 	sc := redis.NewScript(applySrc)
-	s := &Store{rdb: rdb, prefix: prefix, spec: spec, script: sc, sha: sc.Hash()}
+	s := &Store{rdb: rdb, prefix: prefix, spec: spec, script: sc, sha: sc.Hash(), create: redis.NewScript(createSrc)}
 	s.pool.New = func() any { return &encoder{spec: spec} }
 	return s
 }
@@ -68,11 +69,14 @@ func (s *Store) Spec() *Spec { return s.spec }
 // hash tag, so every key of one lead lands in one slot.
 func (s *Store) Key(leadID string) string { return s.prefix + "lead:{" + leadID + "}" }
 
-// Load loads the apply script into Redis (every shard of a cluster). Apply
-// calls it by itself when Redis has lost the script.
+// Load loads the store's scripts into Redis (every shard of a cluster).
+// Apply and CreateDirect call it by themselves when Redis has lost them.
 func (s *Store) Load(ctx context.Context) error {
 	if err := s.script.Load(ctx, s.rdb).Err(); err != nil {
 		return fmt.Errorf("features: load apply script: %w", err)
+	}
+	if err := s.create.Load(ctx, s.rdb).Err(); err != nil {
+		return fmt.Errorf("features: load create script: %w", err)
 	}
 	return nil
 }
@@ -97,11 +101,19 @@ func (s *Store) Apply(ctx context.Context, batch []Applied) ([]string, error) {
 // offset for its partition is at or above the event's offset, so applying a
 // batch again, wholly or partly, changes nothing; within a lead, events are
 // applied in (partition, offset) order whatever their order in batch.
+// Direct events already applied (the Kafka copies of the API's own applies)
+// are found by one pipelined read first and cost no script call (skipDone).
 // On error some leads may have been applied; retrying the batch is safe.
 func (s *Store) ApplyChanges(ctx context.Context, batch []Applied, dst []Change) ([]Change, error) {
-	if len(batch) == 0 {
-		return dst, nil
+	batch, err := s.skipDone(ctx, batch)
+	if err != nil || len(batch) == 0 {
+		return dst, err
 	}
+	return s.applyScripts(ctx, batch, dst)
+}
+
+// applyScripts is ApplyChanges without the look for applied direct events.
+func (s *Store) applyScripts(ctx context.Context, batch []Applied, dst []Change) ([]Change, error) {
 	enc := s.pool.Get().(*encoder)
 	defer func() {
 		enc.release()
@@ -118,6 +130,11 @@ func (s *Store) ApplyChanges(ctx context.Context, batch []Applied, dst []Change)
 	if err != nil {
 		return dst, fmt.Errorf("features: apply %d events: %w", len(batch), err)
 	}
+	return enc.changes(cmds, dst)
+}
+
+// changes parses the replies of the encoded calls into dst.
+func (enc *encoder) changes(cmds []*redis.Cmd, dst []Change) ([]Change, error) {
 	// A lead with very many events spans consecutive calls: merge them.
 	var lead string
 	var changed bool

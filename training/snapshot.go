@@ -115,6 +115,21 @@ func (s *Snapshots) Record(ctx context.Context, leadID, via string, st features.
 
 // RecordVector is Record for a vector already extracted in the spec's order.
 func (s *Snapshots) RecordVector(ctx context.Context, leadID, via string, num []float64, cat []string, at time.Time) error {
+	if err := s.check(leadID, num, cat); err != nil {
+		return err
+	}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		s.queueRecord(ctx, p, leadID, via, num, cat, at, true)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("training: snapshot of %s: %w", leadID, err)
+	}
+	return nil
+}
+
+// check rejects a vector that does not fit the spec, before anything is written.
+func (s *Snapshots) check(leadID string, num []float64, cat []string) error {
 	if len(num) != len(s.spec.NumNames()) || len(cat) != len(s.spec.CatNames()) {
 		return fmt.Errorf("training: snapshot of %s: %d+%d values, spec %s has %d+%d", leadID,
 			len(num), len(cat), s.spec.Version, len(s.spec.NumNames()), len(s.spec.CatNames()))
@@ -122,27 +137,30 @@ func (s *Snapshots) RecordVector(ctx context.Context, leadID, via string, num []
 	if leadID == "" {
 		return errors.New("training: snapshot without a lead id")
 	}
+	return nil
+}
+
+// queueRecord adds one checked snapshot's commands to p, so a batch of
+// snapshots (SnapshotWriter) costs one round trip. The first is the XADD;
+// expireDay says to (re)set the day stream's expiry, which a batch needs
+// once per day, not per snapshot.
+func (s *Snapshots) queueRecord(ctx context.Context, p redis.Pipeliner, leadID, via string, num []float64, cat []string, at time.Time, expireDay bool) {
 	day, ms := dayOf(at), at.UnixMilli()
 	id := strconv.FormatUint(rand.Uint64(), 36)
 	dayEnd := at.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 	lk := s.leadKey(leadID)
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAdd(ctx, &redis.XAddArgs{
-			Stream: s.dayKey(day), MaxLen: s.cfg.MaxPerDay, Approx: true,
-			Values: []any{"id", id, "lead", leadID, "at", ms, "via", via, "spec", s.spec.Version,
-				"n", encodeNums(num), "c", strings.Join(cat, catSep)},
-		})
-		p.ExpireAt(ctx, s.dayKey(day), dayEnd.Add(s.cfg.Retention))
-		p.ZAdd(ctx, lk, redis.Z{Score: float64(ms), Member: day + "/" + id})
-		// Older snapshots can no longer be labelled: the index stays small.
-		p.ZRemRangeByScore(ctx, lk, "-inf", "("+strconv.FormatInt(ms-s.cfg.Horizon.Milliseconds(), 10))
-		p.PExpire(ctx, lk, s.cfg.Horizon+24*time.Hour)
-		return nil
+	p.XAdd(ctx, &redis.XAddArgs{
+		Stream: s.dayKey(day), MaxLen: s.cfg.MaxPerDay, Approx: true,
+		Values: []any{"id", id, "lead", leadID, "at", ms, "via", via, "spec", s.spec.Version,
+			"n", encodeNums(num), "c", strings.Join(cat, catSep)},
 	})
-	if err != nil {
-		return fmt.Errorf("training: snapshot of %s: %w", leadID, err)
+	if expireDay {
+		p.ExpireAt(ctx, s.dayKey(day), dayEnd.Add(s.cfg.Retention))
 	}
-	return nil
+	p.ZAdd(ctx, lk, redis.Z{Score: float64(ms), Member: day + "/" + id})
+	// Older snapshots can no longer be labelled: the index stays small.
+	p.ZRemRangeByScore(ctx, lk, "-inf", "("+strconv.FormatInt(ms-s.cfg.Horizon.Milliseconds(), 10))
+	p.PExpire(ctx, lk, s.cfg.Horizon+24*time.Hour)
 }
 
 // catSep joins categorical values; vocabulary values never contain it.

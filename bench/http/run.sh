@@ -33,9 +33,24 @@ GROW_SIZES=${BENCH_HTTP_GROW_SIZES:-10000 100000}
 CONNS=16
 THREADS=2
 cmdline="bench/http/run.sh $*"
-if [[ ${1:-} == --quick ]]; then
-	DUR=3 WARM=1 QUEUE=100000 OPEN=3 GROW_N=1000 GROW_SIZES="10000"
-fi
+ONLY="" # empty: every part; "forms": only POST /v1/score and POST /v1/leads
+while (($#)); do
+	case $1 in
+	--quick) DUR=3 WARM=1 QUEUE=100000 OPEN=3 GROW_N=1000 GROW_SIZES="10000" ;;
+	--forms-only) ONLY=forms ;;
+	-h | --help)
+		cat <<'USAGE'
+usage: bench/http/run.sh [--quick] [--forms-only]
+  --quick       short runs and 100k queued leads (a tooling check, not a result)
+  --forms-only  only POST /v1/score and POST /v1/leads (no queue loading, no pulls)
+Environment: see the comment at the top of this script.
+USAGE
+		exit 0
+		;;
+	*) echo "bench/http: unknown argument $1 (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
 
 log() { echo "bench/http: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -122,6 +137,49 @@ queued() { "$work/loadqueue" -prefix "$prefix" -pool "${1:-default}" -count; }
 
 machine() { echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg)"; }
 
+row() { # metric leadq base ratio bar met
+	echo "| $1 | $2 | $3 | $4 | $5 | $6 |"
+}
+hdr() { echo "| | leadq | baseline | leadq/baseline | bar | |"; echo "|---|---:|---:|---:|---|---|"; }
+nonok() { # a RESULT line's failures, for a footnote
+	local e
+	e=$(($(field "$1" non2xx) + $(field "$1" connect) + $(field "$1" read) + $(field "$1" write) + $(field "$1" timeout)))
+	((e == 0)) || echo "($e failed) "
+}
+
+report_forms() {
+cat <<EOF
+## HTTP over loopback: bench/http/run.sh
+
+Machine: $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (wrk, leadq, the
+baseline, Redis and Kafka share the cores; other work on the machine shows in the load; Redis served
+${redis_ops:-?} ops/s for other users just before the run). leadq
+$leadq_version, Redis $(redis-cli -u "$LEADQ_TEST_REDIS_URL" info server 2>/dev/null | sed -n 's/^redis_version:\(.*\)\r$/\1/p' || echo "?"),
+wrk $CONNS connections / $THREADS threads, ${DUR} s measured after ${WARM} s warm-up, baseline first then leadq.
+Command: \`. .testenv/env && $cmdline\`
+
+### POST /v1/score (baseline (a): Fiber, decode the same body, constant answer)
+
+$(hdr)
+$(row "req/s" "$(nonok "$SL")$(num "$(field "$SL" rps)")" "$(nonok "$SB")$(num "$(field "$SB" rps)")" "$(ratio "$(field "$SL" rps)" "$(field "$SB" rps)")" "≥ 0.70 and ≥ 20,000" "$(met "$(field "$SL" rps) >= 0.7 * $(field "$SB" rps) && $(field "$SL" rps) >= 20000")")
+$(row "p50" "$(ms "$(field "$SL" p50_us)")" "$(ms "$(field "$SB" p50_us)")" "$(ratio "$(field "$SL" p50_us)" "$(field "$SB" p50_us)")" "" "")
+$(row "p99" "$(ms "$(field "$SL" p99_us)")" "$(ms "$(field "$SB" p99_us)")" "$(ratio "$(field "$SL" p99_us)" "$(field "$SB" p99_us)")" "≤ 1.5" "$(met "$(field "$SL" p99_us) <= 1.5 * $(field "$SB" p99_us)")")
+
+### POST /v1/leads (baseline (b): decode the same body, one EVALSHA HSET of 4 fields)
+
+Every request is a new lead (unique email). leadq also dedups, applies two events together with
+their copies in the Redis outbox (a forwarder in the same process writes them to Kafka, acks=all,
+and the consumer reads them back), scores, places the lead in the queue and records a snapshot.
+Both servers decode form bodies with goccy/go-json (leadq's api.decodeForm, which hands any
+error to encoding/json for its wording), on both routes.
+
+$(hdr)
+$(row "req/s" "$(nonok "$LL")$(num "$(field "$LL" rps)")" "$(nonok "$LB")$(num "$(field "$LB" rps)")" "$(ratio "$(field "$LL" rps)" "$(field "$LB" rps)")" "≥ 0.70" "$(met "$(field "$LL" rps) >= 0.7 * $(field "$LB" rps)")")
+$(row "p50" "$(ms "$(field "$LL" p50_us)")" "$(ms "$(field "$LB" p50_us)")" "$(ratio "$(field "$LL" p50_us)" "$(field "$LB" p50_us)")" "" "")
+$(row "p99" "$(ms "$(field "$LL" p99_us)")" "$(ms "$(field "$LB" p99_us)")" "$(ratio "$(field "$LL" p99_us)" "$(field "$LB" p99_us)")" "" "")
+EOF
+}
+
 # ---------------------------------------------------------------- build, start
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 load_start=$(machine)
@@ -154,6 +212,11 @@ SB=$B SL=$L
 # ------------------------------------------------------------- POST /v1/leads
 wrkpair leads "$fkey" leads.lua /v1/leads
 LB=$B LL=$L
+if [[ $ONLY == forms ]]; then
+	leadq_version=$(git describe --always --dirty 2>/dev/null || echo dev)
+	report_forms
+	exit 0
+fi
 
 # --------------------------------- pulls of the leads created through the form
 ids=$work/ids.txt
@@ -244,43 +307,8 @@ dups_all=$(sort "$ids" | uniq -d | wc -l)
 claimed_all=$(wc -l <"$ids")
 leadq_version=$(git describe --always --dirty 2>/dev/null || echo dev)
 
-row() { # metric leadq base ratio bar met
-	echo "| $1 | $2 | $3 | $4 | $5 | $6 |"
-}
-hdr() { echo "| | leadq | baseline | leadq/baseline | bar | |"; echo "|---|---:|---:|---:|---|---|"; }
-nonok() { # a RESULT line's failures, for a footnote
-	local e
-	e=$(($(field "$1" non2xx) + $(field "$1" connect) + $(field "$1" read) + $(field "$1" write) + $(field "$1" timeout)))
-	((e == 0)) || echo "($e failed) "
-}
-
+report_forms
 cat <<EOF
-## HTTP over loopback: bench/http/run.sh
-
-Machine: $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (wrk, leadq, the
-baseline, Redis and Kafka share the cores; other work on the machine shows in the load; Redis served
-${redis_ops:-?} ops/s for other users just before the run). leadq
-$leadq_version, Redis $(redis-cli -u "$LEADQ_TEST_REDIS_URL" info server 2>/dev/null | sed -n 's/^redis_version:\(.*\)\r$/\1/p' || echo "?"),
-wrk $CONNS connections / $THREADS threads, ${DUR} s measured after ${WARM} s warm-up, baseline first then leadq.
-Command: \`. .testenv/env && $cmdline\`
-
-### POST /v1/score (baseline (a): Fiber, decode the same body, constant answer)
-
-$(hdr)
-$(row "req/s" "$(nonok "$SL")$(num "$(field "$SL" rps)")" "$(nonok "$SB")$(num "$(field "$SB" rps)")" "$(ratio "$(field "$SL" rps)" "$(field "$SB" rps)")" "≥ 0.70 and ≥ 20,000" "$(met "$(field "$SL" rps) >= 0.7 * $(field "$SB" rps) && $(field "$SL" rps) >= 20000")")
-$(row "p50" "$(ms "$(field "$SL" p50_us)")" "$(ms "$(field "$SB" p50_us)")" "$(ratio "$(field "$SL" p50_us)" "$(field "$SB" p50_us)")" "" "")
-$(row "p99" "$(ms "$(field "$SL" p99_us)")" "$(ms "$(field "$SB" p99_us)")" "$(ratio "$(field "$SL" p99_us)" "$(field "$SB" p99_us)")" "≤ 1.5" "$(met "$(field "$SL" p99_us) <= 1.5 * $(field "$SB" p99_us)")")
-
-### POST /v1/leads (baseline (b): decode the same body, one EVALSHA HSET of 4 fields)
-
-Every request is a new lead (unique email). leadq also writes two events to Kafka (acks=all),
-dedups, applies features, scores, places the lead in the queue and records a snapshot.
-
-$(hdr)
-$(row "req/s" "$(nonok "$LL")$(num "$(field "$LL" rps)")" "$(nonok "$LB")$(num "$(field "$LB" rps)")" "$(ratio "$(field "$LL" rps)" "$(field "$LB" rps)")" "≥ 0.70" "$(met "$(field "$LL" rps) >= 0.7 * $(field "$LB" rps)")")
-$(row "p50" "$(ms "$(field "$LL" p50_us)")" "$(ms "$(field "$LB" p50_us)")" "$(ratio "$(field "$LL" p50_us)" "$(field "$LB" p50_us)")" "" "")
-$(row "p99" "$(ms "$(field "$LL" p99_us)")" "$(ms "$(field "$LB" p99_us)")" "$(ratio "$(field "$LL" p99_us)" "$(field "$LB" p99_us)")" "" "")
-
 ### POST /v1/queue/next with $(num "$QUEUE") queued leads (baseline (c): one Lua ZPOPMAX on a $(num "$QUEUE")-member sorted set)
 
 Queue loaded with bench/http/loadqueue (Queue.UpsertBatch, not HTTP): $load_line.

@@ -53,8 +53,9 @@ import (
 type config struct {
 	rows, leads, workers int
 	seed                 uint64
-	cold, keep           bool
-	cpuProfile           string
+	cold, keep, reuse    bool
+	breakdown            bool
+	cpuProfile, memProf  string
 	prefix               string
 }
 
@@ -66,7 +67,10 @@ func main() {
 	flag.Uint64Var(&c.seed, "seed", 1, "random seed of the synthetic leads")
 	flag.BoolVar(&c.cold, "cold", false, "skip the initial placement: RescoreAll then places every lead for the first time")
 	flag.BoolVar(&c.keep, "keep", false, "keep the keys (default: UNLINK everything under the prefix)")
+	flag.BoolVar(&c.reuse, "reuse", false, "with -prefix: if the prefix already holds the leads (a run with -keep), skip loading and placing them; implies -keep. Rescoring leads already rescored by another -seed's model is an iteration aid, not the bar's measure")
+	flag.BoolVar(&c.breakdown, "breakdown", true, "after the rescore, time the earlier unbatched path on a sample")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the RescoreAll phase to this file")
+	flag.StringVar(&c.memProf, "memprofile", "", "write a heap profile (see -sample_index=alloc_space) after the RescoreAll phase to this file")
 	flag.StringVar(&c.prefix, "prefix", "", "key prefix (default bench:scale:<unique>:)")
 	flag.Parse()
 	if err := run(c); err != nil {
@@ -95,6 +99,10 @@ func run(c config) error {
 	if c.rows < 1000 && c.rows != 0 {
 		return errors.New("-rows must be 0 or at least 1000 (the trainer's minimum)")
 	}
+	if c.reuse && c.prefix == "" {
+		return errors.New("-reuse needs the -prefix of a run made with -keep")
+	}
+	c.keep = c.keep || c.reuse
 	if c.prefix == "" {
 		c.prefix = "bench:scale:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
 	}
@@ -324,71 +332,14 @@ func (b *bench) rescore(ctx context.Context, version string) error {
 		pl.catIdx[n] = i
 	}
 
-	// Load: a creation with firmographics and a form submission per lead
-	// (the trigger, within the last 14 days: every lead is active), in
-	// batches of 1000 leads, the consumer's batch shape.
-	const chunk = 1000
+	const chunk = scaleChunk
 	nChunks := (b.leads + chunk - 1) / chunk
-	changes := make([][]features.Change, nChunks)
 	now := time.Now()
-	l0 := loadavg()
-	t0 := time.Now()
-	err = parallel(ctx, b.workers, nChunks, func(c int) error {
-		r := rand.New(rand.NewPCG(b.seed, uint64(c)+2))
-		lo, hi := c*chunk, min((c+1)*chunk, b.leads)
-		batch := make([]features.Applied, 0, 2*(hi-lo))
-		for i := lo; i < hi; i++ {
-			trig := now.Add(-time.Duration(r.Float64() * float64(14*24*time.Hour)))
-			for k, e := range thinLead(r, leadID(i), trig) {
-				batch = append(batch, features.Applied{Event: e, Partition: i % 4, Offset: int64(2*i + k)})
-			}
-		}
-		ch, err := store.ApplyChanges(ctx, batch, nil)
-		changes[c] = ch
-		return err
-	})
-	if err != nil {
+	if b.reuse && b.rdb.Exists(ctx, store.Key(leadID(b.leads-1))).Val() == 1 {
+		progress("reusing the %d leads under %s", b.leads, b.prefix)
+	} else if err := b.load(ctx, store, ranker, pl, now); err != nil {
 		return err
 	}
-	load := time.Since(t0)
-	progress("applied %d leads in %v", b.leads, load.Round(time.Millisecond))
-	b.add(fmt.Sprintf("setup: load %s leads into the feature store (Store.ApplyChanges, 2 events each, batches of 1000, %d writers)", num(b.leads), b.workers),
-		fmt.Sprintf("%.1f s (%s events/s)", load.Seconds(), num(int(float64(2*b.leads)/load.Seconds()))), l0, "—")
-
-	if !b.cold {
-		// Place every lead as the consumer would have after applying it
-		// (scored by the prior, served until the first promotion). The
-		// consumer's own path, Ranker.Rerank, is timed on the first
-		// batches; it writes each new lead's pool with its own round trip,
-		// so the rest is placed by the same steps, pipelined (placeChunk).
-		consumerChunks := min(nChunks, 20)
-		l0 = loadavg()
-		t1 := time.Now()
-		err = parallel(ctx, b.workers, consumerChunks, func(c int) error { return ranker.Rerank(ctx, changes[c], now) })
-		if err != nil {
-			return err
-		}
-		cons := time.Since(t1)
-		nCons := min(b.leads, consumerChunks*chunk)
-		b.add(fmt.Sprintf("setup: place the first %s leads in the queue by the consumer's path (Ranker.Rerank per batch of 1000, prior model, %d workers)", num(nCons), b.workers),
-			fmt.Sprintf("%.1f s (%s leads/s)", cons.Seconds(), num(int(float64(nCons)/cons.Seconds()))), l0, "—")
-		l0 = loadavg()
-		t2 := time.Now()
-		err = parallel(ctx, b.workers, nChunks-consumerChunks, func(c int) error {
-			_, err := b.placeChunk(ctx, pl, chunkIDs(c+consumerChunks, chunk, b.leads), now)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		place := time.Since(t2)
-		progress("placed %d leads in %v + %v", b.leads, cons.Round(time.Millisecond), place.Round(time.Millisecond))
-		if n := b.leads - nCons; n > 0 {
-			b.add(fmt.Sprintf("setup: place the other %s by the same steps, pipelined (HGETALL, extract, score, HSET _pool, UpsertBatch; %d workers)", num(n), b.workers),
-				fmt.Sprintf("%.1f s (%s leads/s)", place.Seconds(), num(int(float64(n)/place.Seconds()))), l0, "—")
-		}
-	}
-	changes = nil
 	b.add("Redis memory (whole server, other users' keys included) with the leads loaded", redisInfo(ctx, b.rdb, "memory")["used_memory_human"], "", "—")
 
 	// Promote: the trained champion (or, without -rows, a model trained
@@ -418,10 +369,11 @@ func (b *bench) rescore(ctx context.Context, version string) error {
 		}
 	}
 	dbsize, _ := b.rdb.DBSize(ctx).Result()
-	l0 = loadavg()
+	l0 := loadavg()
 	cs0, cpu0, ru0 := redisInfo(ctx, b.rdb, "commandstats"), redisInfo(ctx, b.rdb, "cpu"), rusage()
 	var ms0 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	progress("rescoring with model %s", live.Version())
 	rnow := time.Now()
 	t2 := time.Now()
 	n, err := ranker.RescoreAll(ctx, rnow)
@@ -432,6 +384,12 @@ func (b *bench) rescore(ctx context.Context, version string) error {
 	if prof != nil {
 		pprof.StopCPUProfile()
 		prof.Close()
+	}
+	if b.memProf != "" {
+		if f, err := os.Create(b.memProf); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
 	}
 	cs1, cpu1 := redisInfo(ctx, b.rdb, "commandstats"), redisInfo(ctx, b.rdb, "cpu")
 	if err != nil {
@@ -450,7 +408,8 @@ func (b *bench) rescore(ctx context.Context, version string) error {
 	rCPU := atof(cpu1["used_cpu_user"]) + atof(cpu1["used_cpu_sys"]) - atof(cpu0["used_cpu_user"]) - atof(cpu0["used_cpu_sys"])
 	b.add("  Go process CPU (user+sys) during the rescore", fmt.Sprintf("%.1f s; %.0f MB allocated, %d GCs", goCPU,
 		float64(ms1.TotalAlloc-ms0.TotalAlloc)/1e6, ms1.NumGC-ms0.NumGC), "", "—")
-	b.add("  Redis server CPU (INFO cpu, user+sys; other clients' load included) during the rescore", fmt.Sprintf("%.1f s", rCPU), "", "—")
+	b.add("  Redis server CPU (INFO cpu, user+sys; other clients' load included) during the rescore",
+		fmt.Sprintf("%.1f s (%.1f µs per lead)", rCPU, rCPU*1e6/float64(max(n, 1))), "", "—")
 	for _, c := range []struct{ cmd, what string }{
 		{"evalsha", "queue upsert script (Lua)"}, {"hgetall", "lead hash reads"},
 		{"scan", "key scan"}, {"hset", "HSET (pool moves; also counted inside scripts)"},
@@ -488,6 +447,9 @@ func (b *bench) rescore(ctx context.Context, version string) error {
 	}
 	b.notes = append(b.notes, fmt.Sprintf("spot check: %d of %d sampled leads hold the new model's probability in the queue", match, samples))
 
+	if !b.breakdown {
+		return nil
+	}
 	// Breakdown, for comparison: the earlier, unbatched path (per-lead
 	// UpsertBatch, keyspace SCAN) timed step by step on a sample.
 	l0 = loadavg()
@@ -752,4 +714,76 @@ func verdict(ok bool) string {
 		return "met"
 	}
 	return "**NOT met**"
+}
+
+// scaleChunk is the batch size of the load, the consumer's batch shape.
+const scaleChunk = 1000
+
+// load applies b.leads synthetic leads to the feature store and, unless
+// -cold, places them in the queue as the consumer would have.
+func (b *bench) load(ctx context.Context, store *features.Store, ranker *rank.Ranker, pl *placer, now time.Time) error {
+	nChunks := (b.leads + scaleChunk - 1) / scaleChunk
+	const chunk = scaleChunk
+	// Load: a creation with firmographics and a form submission per lead
+	// (the trigger, within the last 14 days: every lead is active), in
+	// batches of 1000 leads, the consumer's batch shape.
+	changes := make([][]features.Change, nChunks)
+	l0 := loadavg()
+	t0 := time.Now()
+	err := parallel(ctx, b.workers, nChunks, func(c int) error {
+		r := rand.New(rand.NewPCG(b.seed, uint64(c)+2))
+		lo, hi := c*chunk, min((c+1)*chunk, b.leads)
+		batch := make([]features.Applied, 0, 2*(hi-lo))
+		for i := lo; i < hi; i++ {
+			trig := now.Add(-time.Duration(r.Float64() * float64(14*24*time.Hour)))
+			for k, e := range thinLead(r, leadID(i), trig) {
+				batch = append(batch, features.Applied{Event: e, Partition: i % 4, Offset: int64(2*i + k)})
+			}
+		}
+		ch, err := store.ApplyChanges(ctx, batch, nil)
+		changes[c] = ch
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	load := time.Since(t0)
+	progress("applied %d leads in %v", b.leads, load.Round(time.Millisecond))
+	b.add(fmt.Sprintf("setup: load %s leads into the feature store (Store.ApplyChanges, 2 events each, batches of 1000, %d writers)", num(b.leads), b.workers),
+		fmt.Sprintf("%.1f s (%s events/s)", load.Seconds(), num(int(float64(2*b.leads)/load.Seconds()))), l0, "—")
+
+	if !b.cold {
+		// Place every lead as the consumer would have after applying it
+		// (scored by the prior, served until the first promotion). The
+		// consumer's own path, Ranker.Rerank, is timed on the first
+		// batches; it writes each new lead's pool with its own round trip,
+		// so the rest is placed by the same steps, pipelined (placeChunk).
+		consumerChunks := min(nChunks, 20)
+		l0 = loadavg()
+		t1 := time.Now()
+		err = parallel(ctx, b.workers, consumerChunks, func(c int) error { return ranker.Rerank(ctx, changes[c], now) })
+		if err != nil {
+			return err
+		}
+		cons := time.Since(t1)
+		nCons := min(b.leads, consumerChunks*chunk)
+		b.add(fmt.Sprintf("setup: place the first %s leads in the queue by the consumer's path (Ranker.Rerank per batch of 1000, prior model, %d workers)", num(nCons), b.workers),
+			fmt.Sprintf("%.1f s (%s leads/s)", cons.Seconds(), num(int(float64(nCons)/cons.Seconds()))), l0, "—")
+		l0 = loadavg()
+		t2 := time.Now()
+		err = parallel(ctx, b.workers, nChunks-consumerChunks, func(c int) error {
+			_, err := b.placeChunk(ctx, pl, chunkIDs(c+consumerChunks, chunk, b.leads), now)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		place := time.Since(t2)
+		progress("placed %d leads in %v + %v", b.leads, cons.Round(time.Millisecond), place.Round(time.Millisecond))
+		if n := b.leads - nCons; n > 0 {
+			b.add(fmt.Sprintf("setup: place the other %s by the same steps, pipelined (HGETALL, extract, score, HSET _pool, UpsertBatch; %d workers)", num(n), b.workers),
+				fmt.Sprintf("%.1f s (%s leads/s)", place.Seconds(), num(int(float64(n)/place.Seconds()))), l0, "—")
+		}
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/leadq/leadq/features"
 	"github.com/leadq/leadq/internal/queue"
 	"github.com/leadq/leadq/internal/rank"
 )
@@ -95,6 +96,13 @@ func forwardQueueEvents(ctx context.Context, q *queue.Queue, pools []string, w *
 			}
 		}
 	}
+}
+
+// forwardOutbox copies the events forms applied directly from the Redis
+// outbox to the lead-event topic (features.Outbox.Forward) until ctx ends.
+func forwardOutbox(ctx context.Context, ob *features.Outbox, w *kafka.Writer, log *slog.Logger) error {
+	host, _ := os.Hostname()
+	return ob.Forward(ctx, w, features.ForwardOptions{Consumer: host + "-" + randomSuffix(), Log: log})
 }
 
 func randomSuffix() string {

@@ -143,6 +143,9 @@ func tourEmbedded(t *testing.T, base string) {
 	if code, body := do(t, "POST", base+"/v1/leads/"+claim.Lead.LeadID+"/outcome", "dev-dialer-key", outcome); code != 200 {
 		t.Fatalf("outcome: %d %s", code, body)
 	}
+	if code, body := do(t, "GET", base+"/v1/stats", "dev-dialer-key", ""); code != 200 {
+		t.Fatalf("GET /v1/stats: %d %s", code, body)
+	}
 	if code, body := do(t, "GET", base+"/v1/leads/"+created.LeadID, "dev-dialer-key", ""); code != 200 {
 		t.Fatalf("GET /v1/leads/{id}: %d %s", code, body)
 	}
@@ -262,6 +265,12 @@ func TestServeRealServers(t *testing.T) {
 		{"GET", "/v1/model", 200, `"version":"prior"`},
 	} {
 		code, body := do(t, tc.method, base+tc.path, "admin-secret", "")
+		// The trainer retrains once at start; while it holds the lock a
+		// manual retrain is refused with 409 "try again": so try again.
+		for deadline := time.Now().Add(30 * time.Second); tc.path == "/v1/model/retrain" && code == 409 && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			code, body = do(t, tc.method, base+tc.path, "admin-secret", "")
+		}
 		if code != tc.status || !strings.Contains(body, tc.want) {
 			t.Errorf("%s %s: %d %s, want %d with %s", tc.method, tc.path, code, body, tc.status, tc.want)
 		}

@@ -51,6 +51,11 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 	if err != nil {
 		return err
 	}
+	// Snapshots at claim are written off the request path; Close (after every
+	// role has stopped, so after the HTTP server drained) writes what is left.
+	snapWriter := training.NewSnapshotWriter(snapshots, training.SnapshotWriterConfig{Log: log})
+	defer snapWriter.Close()
+	reg.MustRegister(snapWriter.Collectors()...)
 	trainer, err := training.NewTrainer(training.TrainerConfig{
 		Snapshots: snapshots, Registry: registry, Redis: b.Redis, Prefix: cfg.KeyPrefix,
 		Interval: cfg.RetrainInterval, Log: log,
@@ -64,6 +69,10 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 	if h, _ := config.ParseCallingHours(cfg.CallingHours); h != nil { // validated by config.Parse
 		qcfg.Hours = &queue.CallingHours{Start: h.Start, End: h.End, Days: h.Days}
 	}
+	// A pull reads the claimed lead's features in its own script: the
+	// feature key is the store's, split around the lead id.
+	pre, suf, _ := strings.Cut(store.Key("\x00"), "\x00")
+	qcfg.LeadData = &queue.KeyPattern{Prefix: pre, Suffix: suf}
 	q, err := queue.New(b.Redis, qcfg)
 	if err != nil {
 		return err
@@ -87,12 +96,23 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 	})
 	g.Go(func() error { return rescoreOnSwap(ctx, b.Redis, cfg.KeyPrefix, ranker, swapped, log) })
 	g.Go(func() error { return tickQueue(ctx, q, router.Pools(), log) })
+	g.Go(func() error { return servePprof(ctx, cfg.PprofAddr, log) })
 	alerts := &kafka.Writer{
 		Addr: kafka.TCP(b.Brokers...), Topic: cfg.AlertTopic, Balancer: &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond, Transport: &kafka.Transport{},
 	}
 	defer alerts.Close()
 	g.Go(func() error { return forwardQueueEvents(ctx, q, router.Pools(), alerts, log) })
+	// Forms' events wait in the Redis outbox until a forwarder copies them to
+	// the topic; every replica forwards, so a dead one's entries are taken over.
+	outbox := features.NewOutbox(b.Redis, cfg.KeyPrefix)
+	reg.MustRegister(outbox.Collectors()...)
+	forwarded := &kafka.Writer{
+		Addr: kafka.TCP(b.Brokers...), Topic: cfg.Topic, Balancer: &kafka.Murmur2Balancer{}, // one lead, one partition
+		RequiredAcks: kafka.RequireAll, BatchSize: 500, BatchTimeout: time.Millisecond, Transport: &kafka.Transport{},
+	}
+	defer forwarded.Close()
+	g.Go(func() error { return forwardOutbox(ctx, outbox, forwarded, log) })
 	if cfg.Has(config.RoleAPI) {
 		keys, _ := config.ParseAPIKeys(cfg.APIKeys) // validated by config.Parse
 		if len(keys) == 0 {
@@ -108,24 +128,28 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 		}
 		defer events.Close()
 		srv := api.New(api.Config{
-			BodyLimit:     cfg.BodyLimit,
-			Registry:      reg,
-			Log:           log,
-			APIKeys:       keys,
-			Features:      store,
-			Events:        events,
-			Live:          live,
-			Models:        registry,
-			Retrain:       trainer.RetrainNow,
-			Queue:         q,
-			RateLimit:     cfg.RateLimit,
-			FormRateLimit: cfg.FormRateLimit,
-			CORSOrigins:   cfg.CORSOrigins,
-			Snapshots:     snapshots,
-			Pools:         router.Pools(),
-			Ranker:        ranker,
-			Idents:        ident.New(b.Redis, cfg.KeyPrefix, 24*time.Hour),
-			MaxEventBatch: cfg.MaxEventBatch,
+			BodyLimit:      cfg.BodyLimit,
+			Registry:       reg,
+			Log:            log,
+			APIKeys:        keys,
+			Features:       store,
+			Events:         events,
+			Live:           live,
+			Models:         registry,
+			Retrain:        trainer.RetrainNow,
+			Queue:          q,
+			Stats:          q,
+			RateLimit:      cfg.RateLimit,
+			FormRateLimit:  cfg.FormRateLimit,
+			CORSOrigins:    cfg.CORSOrigins,
+			Snapshots:      snapshots,
+			SnapshotWriter: snapWriter,
+			Pools:          router.Pools(),
+			Ranker:         ranker,
+			Idents:         ident.New(b.Redis, cfg.KeyPrefix, 24*time.Hour),
+			Outbox:         outbox,
+			OutboxLimit:    cfg.OutboxLimit,
+			MaxEventBatch:  cfg.MaxEventBatch,
 			Checks: []api.Checker{
 				{Name: "redis", Check: b.CheckRedis},
 				{Name: "kafka", Check: b.CheckKafka},

@@ -47,6 +47,7 @@ type Config struct {
 	ShutdownTimeout time.Duration // LEADQ_SHUTDOWN_TIMEOUT
 	BodyLimit       int           // LEADQ_BODY_LIMIT, bytes
 	MaxEventBatch   int           // LEADQ_MAX_EVENT_BATCH
+	OutboxLimit     int           // LEADQ_OUTBOX_LIMIT, form events waiting for Kafka before forms get 503
 	RateLimit       float64       // LEADQ_RATE_LIMIT, requests/s per API key
 	FormRateLimit   float64       // LEADQ_FORM_RATE_LIMIT, form requests/s per client address
 	CORSOrigins     []string      // LEADQ_CORS_ORIGINS
@@ -59,6 +60,7 @@ type Config struct {
 	RepCap          int           // LEADQ_REP_CAP
 	LogLevel        string        // LEADQ_LOG_LEVEL
 	LogFormat       string        // LEADQ_LOG_FORMAT
+	PprofAddr       string        // LEADQ_PPROF_ADDR, "" = no profiling listener
 }
 
 // Embedded reports whether neither Redis nor Kafka is configured, which makes
@@ -92,6 +94,7 @@ func Parse(name string, args []string, lookup func(string) (string, bool), extra
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long shutdown may drain in-flight work")
 	fs.IntVar(&c.BodyLimit, "body-limit", 1<<20, "largest HTTP request body in bytes")
 	fs.IntVar(&c.MaxEventBatch, "max-event-batch", 500, "most events one POST /v1/events may carry")
+	fs.IntVar(&c.OutboxLimit, "outbox-limit", 200000, "form events that may wait in the Redis outbox for Kafka before POST /v1/leads answers 503")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 5000, "requests per second per API key (0: no limit)")
 	fs.Float64Var(&c.FormRateLimit, "form-rate-limit", 5, "form submissions per second per client address (0: no limit)")
 	fs.StringVar(&corsOrigins, "cors-origins", "", "web origins allowed to call the form routes, comma-separated (e.g. https://www.example.com)")
@@ -104,6 +107,7 @@ func Parse(name string, args []string, lookup func(string) (string, bool), extra
 	fs.IntVar(&c.RepCap, "rep-cap", 1, "open claims a rep may hold at once")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "listen address of Go's pprof profiles (/debug/pprof/), apart from the API; empty: off. Bind it to loopback: profiles expose internals")
 	for _, x := range extra {
 		x(fs)
 	}
@@ -133,6 +137,11 @@ func (e ErrHelp) Error() string { return e.Usage }
 func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return fmt.Errorf("LEADQ_HTTP_ADDR %q: %v", c.HTTPAddr, err)
+	}
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			return fmt.Errorf("LEADQ_PPROF_ADDR %q: %v", c.PprofAddr, err)
+		}
 	}
 	if c.RedisURL != "" {
 		if _, err := redis.ParseURL(c.RedisURL); err != nil {
@@ -180,6 +189,7 @@ func (c Config) Validate() error {
 		{"LEADQ_BATCH_SIZE", c.BatchSize, 100000},
 		{"LEADQ_BODY_LIMIT", c.BodyLimit, 64 << 20},
 		{"LEADQ_MAX_EVENT_BATCH", c.MaxEventBatch, 100000},
+		{"LEADQ_OUTBOX_LIMIT", c.OutboxLimit, 100000000},
 		{"LEADQ_REP_CAP", c.RepCap, 1000},
 	} {
 		if n.v <= 0 || n.v > n.max {
@@ -225,10 +235,17 @@ func (c Config) String() string {
 	for _, k := range keys {
 		scopes = append(scopes, k.Scope+":***")
 	}
-	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s alert_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d max_event_batch=%d rate_limit=%g form_rate_limit=%g cors_origins=%s routes=%q default_pool=%s lease=%s sla=%s calling_hours=%q rep_daily_cap=%d rep_cap=%d log_level=%s log_format=%s",
+	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s alert_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d max_event_batch=%d outbox_limit=%d rate_limit=%g form_rate_limit=%g cors_origins=%s routes=%q default_pool=%s lease=%s sla=%s calling_hours=%q rep_daily_cap=%d rep_cap=%d log_level=%s log_format=%s pprof_addr=%s",
 		c.HTTPAddr, orEmbedded(maskURL(c.RedisURL)), orEmbedded(strings.Join(c.KafkaBrokers, ",")), strings.Join(scopes, ","),
 		strings.Join(c.Roles, ","), c.Topic, c.DLQTopic, c.AlertTopic, c.GroupID, c.Partitions, c.KeyPrefix, c.BatchSize, c.BatchWait,
-		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.MaxEventBatch, c.RateLimit, c.FormRateLimit, strings.Join(c.CORSOrigins, ","), c.Routes, c.DefaultPool, c.Lease, c.SLA, c.CallingHours, c.RepDailyCap, c.RepCap, c.LogLevel, c.LogFormat)
+		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.MaxEventBatch, c.OutboxLimit, c.RateLimit, c.FormRateLimit, strings.Join(c.CORSOrigins, ","), c.Routes, c.DefaultPool, c.Lease, c.SLA, c.CallingHours, c.RepDailyCap, c.RepCap, c.LogLevel, c.LogFormat, orOff(c.PprofAddr))
+}
+
+func orOff(s string) string {
+	if s == "" {
+		return "(off)"
+	}
+	return s
 }
 
 func orEmbedded(s string) string {

@@ -16,7 +16,7 @@ func TestParseDefaultsAreEmbedded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Embedded() || c.HTTPAddr != "127.0.0.1:8080" || len(c.Roles) != 3 || c.Topic != "leadq.events" {
+	if !c.Embedded() || c.HTTPAddr != "127.0.0.1:8080" || len(c.Roles) != 3 || c.Topic != "leadq.events" || c.PprofAddr != "" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -29,6 +29,7 @@ func TestParseEnvAndFlags(t *testing.T) {
 		"LEADQ_API_KEYS":         "admin:adminsecret,form:formsecret",
 		"LEADQ_RETRAIN_INTERVAL": "30m",
 		"LEADQ_HTTP_ADDR":        "0.0.0.0:9000",
+		"LEADQ_PPROF_ADDR":       "127.0.0.1:6060",
 	}
 	c, err := Parse("t", []string{"--roles", "api,consumer", "--http-addr", ":7000"}, lookup(env))
 	if err != nil {
@@ -40,7 +41,7 @@ func TestParseEnvAndFlags(t *testing.T) {
 	if c.HTTPAddr != ":7000" {
 		t.Fatalf("flag must win over env, got %q", c.HTTPAddr)
 	}
-	if c.RetrainInterval != 30*time.Minute || !c.Has(RoleConsumer) || c.Has(RoleTrainer) {
+	if c.RetrainInterval != 30*time.Minute || !c.Has(RoleConsumer) || c.Has(RoleTrainer) || c.PprofAddr != "127.0.0.1:6060" {
 		t.Fatalf("parsed: %+v", c)
 	}
 	s := c.String()
@@ -80,6 +81,7 @@ func TestParseRejectsBadSettingNamingIt(t *testing.T) {
 		{"unparseable duration", map[string]string{"LEADQ_BATCH_WAIT": "soon"}, nil, "LEADQ_BATCH_WAIT"},
 		{"zero batch", nil, []string{"--batch-size", "0"}, "LEADQ_BATCH_SIZE"},
 		{"bad http addr", map[string]string{"LEADQ_HTTP_ADDR": "8080"}, nil, "LEADQ_HTTP_ADDR"},
+		{"bad pprof addr", map[string]string{"LEADQ_PPROF_ADDR": "6060"}, nil, "LEADQ_PPROF_ADDR"},
 		{"bad key scope", map[string]string{"LEADQ_API_KEYS": "root:abcdefgh"}, nil, `LEADQ_API_KEYS: entry 1: unknown scope "root"`},
 		{"short key", map[string]string{"LEADQ_API_KEYS": "form:abc"}, nil, "LEADQ_API_KEYS"},
 		{"bad log level", map[string]string{"LEADQ_LOG_LEVEL": "loud"}, nil, "LEADQ_LOG_LEVEL"},

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,6 +66,63 @@ func (s *Store) Resolve(ctx context.Context, externalID, email string) (id strin
 	return prev, false, nil
 }
 
+// Form is what Start found out about a form submission.
+type Form struct {
+	LeadID  string
+	Created bool    // a new lead
+	Answer  *Answer // the stored answer of an earlier request with the same key
+}
+
+// Start is Resolve and, for a non-empty key, Begin first (the hot path of
+// POST /v1/leads: one round trip, two with a key). It returns ErrInProgress like Begin; with an
+// Answer the caller replays it and ignores the lead. Unless Answer is set,
+// a caller that passed a key owns it and must Finish or Abandon it.
+func (s *Store) Start(ctx context.Context, scope, key, externalID, email string) (Form, error) {
+	kind, v := "email", strings.ToLower(strings.TrimSpace(email))
+	if externalID != "" {
+		kind, v = "ext", externalID
+	}
+	fresh := newLeadID()
+	if externalID != "" {
+		fresh = externalID
+	}
+	// With an Idempotency-Key the key is claimed first, in a round trip of
+	// its own: a replayed or in-progress request must not map its email to
+	// a lead id it will never create (a client reusing a key with another
+	// email would otherwise leave a dangling mapping).
+	if key != "" {
+		idem := s.rdb.SetArgs(ctx, s.idemKey(scope, key), "pending", redis.SetArgs{Mode: "NX", Get: true, TTL: time.Minute})
+		switch prev, err := idem.Result(); {
+		case errors.Is(err, redis.Nil): // ours now
+		case err != nil:
+			return Form{}, fmt.Errorf("ident: idempotency: %w", err)
+		default:
+			a, err := parseAnswer(prev)
+			if err != nil {
+				return Form{}, err
+			}
+			return Form{Answer: a}, nil
+		}
+	}
+	prev, err := s.rdb.SetArgs(ctx, s.prefix+"ident:"+digest(kind, v), fresh, redis.SetArgs{Mode: "NX", Get: true}).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		if externalID != "" && email != "" {
+			// Remember the email too, so a later form with only the email
+			// finds the lead. Rare (a new lead with an external id): its own
+			// round trip, and a failure only costs that convenience.
+			s.rdb.SetNX(ctx, s.prefix+"ident:"+digest("email", strings.ToLower(email)), fresh, 0)
+		}
+		return Form{LeadID: fresh, Created: true}, nil
+	case err != nil:
+		if key != "" {
+			s.Abandon(context.WithoutCancel(ctx), scope, key)
+		}
+		return Form{}, fmt.Errorf("ident: resolve: %w", err)
+	}
+	return Form{LeadID: prev}, nil
+}
+
 // newLeadID returns "L-" and 16 random hex digits.
 func newLeadID() string {
 	var b [8]byte
@@ -94,21 +152,29 @@ func (s *Store) Begin(ctx context.Context, scope, key string) (*Answer, error) {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("ident: idempotency: %w", err)
 	}
+	return parseAnswer(v)
+}
+
+// parseAnswer reads a stored answer; "pending" (or anything unreadable)
+// means the first request is still running.
+func parseAnswer(v string) (*Answer, error) {
 	status, body, found := strings.Cut(v, " ")
 	if !found || status == "pending" {
 		return nil, ErrInProgress
 	}
-	var a Answer
-	if _, err := fmt.Sscan(status, &a.Status); err != nil {
+	a := Answer{Body: []byte(body)}
+	var err error
+	if a.Status, err = strconv.Atoi(status); err != nil {
 		return nil, ErrInProgress
 	}
-	a.Body = []byte(body)
 	return &a, nil
 }
 
 // Finish stores the answer of an idempotent request.
 func (s *Store) Finish(ctx context.Context, scope, key string, a Answer) error {
-	return s.rdb.Set(ctx, s.idemKey(scope, key), fmt.Sprintf("%d %s", a.Status, a.Body), s.ttl).Err()
+	v := make([]byte, 0, 4+len(a.Body))
+	v = append(strconv.AppendInt(v, int64(a.Status), 10), ' ')
+	return s.rdb.Set(ctx, s.idemKey(scope, key), append(v, a.Body...), s.ttl).Err()
 }
 
 // Abandon releases a key whose request failed, so a retry can run.

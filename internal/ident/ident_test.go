@@ -77,3 +77,51 @@ func TestIdempotency(t *testing.T) {
 		t.Fatalf("after abandon: %v %v", a, err)
 	}
 }
+
+// Start is Resolve and Begin in one round trip, with their semantics.
+func TestStart(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := testenv.Redis(t)
+	s := New(rdb, prefix, time.Hour)
+	ctx := t.Context()
+	f, err := s.Start(ctx, "form", "", "", "Ann@Acme.io")
+	if err != nil || !f.Created || f.LeadID == "" || f.Answer != nil {
+		t.Fatalf("new lead without a key: %+v %v", f, err)
+	}
+	if g, err := s.Start(ctx, "form", "", "", "ann@acme.io"); err != nil || g.Created || g.LeadID != f.LeadID {
+		t.Fatalf("same email: %+v %v, want %s", g, err, f.LeadID)
+	}
+	// With a key: the first request owns it, a concurrent one is refused,
+	// a later one gets the stored answer.
+	k, err := s.Start(ctx, "form", "k1", "crm-7", "bob@acme.io")
+	if err != nil || !k.Created || k.LeadID != "crm-7" || k.Answer != nil {
+		t.Fatalf("first keyed request: %+v %v", k, err)
+	}
+	if _, err := s.Start(ctx, "form", "k1", "crm-7", "bob@acme.io"); !errors.Is(err, ErrInProgress) {
+		t.Fatalf("concurrent keyed request: %v", err)
+	}
+	if err := s.Finish(ctx, "form", "k1", Answer{Status: 201, Body: []byte(`{"lead_id":"crm-7"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Start(ctx, "form", "k1", "crm-7", "bob@acme.io")
+	if err != nil || r.Answer == nil || r.Answer.Status != 201 || string(r.Answer.Body) != `{"lead_id":"crm-7"}` {
+		t.Fatalf("replay: %+v %v", r, err)
+	}
+	// A replayed key maps nothing: the email it carries (a client reusing a
+	// key for another form) is still unknown to the next form.
+	if r, err := s.Start(ctx, "form", "k1", "", "carol@acme.io"); err != nil || r.Answer == nil {
+		t.Fatalf("replay with another email: %+v %v", r, err)
+	}
+	if c, err := s.Start(ctx, "form", "", "", "carol@acme.io"); err != nil || !c.Created {
+		t.Fatalf("the email of a replayed request was mapped: %+v %v", c, err)
+	}
+	// The email of a new external-id lead is remembered.
+	if e, err := s.Start(ctx, "form", "", "", "BOB@acme.io"); err != nil || e.Created || e.LeadID != "crm-7" {
+		t.Fatalf("email of an external-id lead: %+v %v", e, err)
+	}
+	// An abandoned key can be used again.
+	s.Abandon(ctx, "form", "k1")
+	if a, err := s.Start(ctx, "form", "k1", "crm-7", ""); err != nil || a.Answer != nil || a.Created {
+		t.Fatalf("after abandon: %+v %v", a, err)
+	}
+}

@@ -150,3 +150,38 @@ func evalshaUsec(tb testing.TB, q *Queue) int64 {
 	}
 	return 0
 }
+
+// BenchmarkNextRedis measures what one pull costs Redis itself: the
+// server's time inside EVALSHA per pull (INFO commandstats), pulls only, on
+// a queue of 100,000 leads far larger than the pulls. Run it against a
+// Redis of its own (LEADQ_TEST_REDIS_URL): other clients would be counted.
+func BenchmarkNextRedis(b *testing.B) {
+	const n = 100_000
+	q, _ := newQueue(b, func(c *Config) { c.RepCap = 1 << 20 })
+	ctx := context.Background()
+	b.Cleanup(func() { unlinkPrefix(b, q) })
+	base := time.Now()
+	r := rand.New(rand.NewPCG(n, 9))
+	leads := make([]Lead, n)
+	for i := range leads {
+		leads[i] = Lead{ID: leadID(i), Pool: "bench", P: logUniform(r, 1e-3, 1),
+			TriggerAt: base.Add(-time.Duration(logUniform(r, 1, 21*86400) * 1e9))}
+	}
+	if err := q.UpsertBatch(ctx, leads, base); err != nil {
+		b.Fatal(err)
+	}
+	pools := []string{"bench"}
+	u0, pulls := evalshaUsec(b, q), 0
+	b.ResetTimer()
+	for b.Loop() {
+		if pulls == n/2 {
+			b.Fatal("the queue ran low: use a smaller -benchtime")
+		}
+		if _, err := q.Next(ctx, "rep", pools, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		pulls++
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(evalshaUsec(b, q)-u0)/float64(pulls), "redis-µs/pull")
+}

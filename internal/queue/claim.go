@@ -35,6 +35,14 @@ type Claim struct {
 	Item                     // the lead and the parts of its priority when claimed
 	TriggerAt      time.Time // latest trigger, to show the SLA clock
 	FirstAttempt   bool      // first claim since the trigger: the speed-to-lead moment
+	FirstAttemptAt time.Time // first claim since the trigger (this one if FirstAttempt)
+	SLADueAt       time.Time // trigger + SLA
+	// Data is the lead's hash at Config.LeadData (empty if the key does not
+	// exist), read in the same script; nil when LeadData is not configured.
+	Data map[string]string
+	// Skipped counts better leads passed over because this rep rejected them
+	// (at most Config.RejectCap per pool): what the rep's rejections cost.
+	Skipped int
 }
 
 // Next atomically claims the best eligible lead across the rep's pools.
@@ -53,8 +61,13 @@ func (q *Queue) next(ctx context.Context, sdrID string, pools []string, now time
 	if len(pools) == 0 {
 		return Claim{}, fmt.Errorf("%w: at least one pool", ErrInvalid)
 	}
-	keys := []string{q.repKey(sdrID) + "cl", q.dayKey(sdrID, now)}
-	args := []any{ftoa(q.sec(now)), sdrID, randomSuffix(), q.cfg.RepCap, q.cfg.RepDailyCap, len(pools)}
+	dayKey := q.repKey(sdrID) + "d" // never touched without a daily cap: skip formatting the day
+	if q.cfg.RepDailyCap > 0 {
+		dayKey = q.dayKey(sdrID, now)
+	}
+	keys := []string{q.repKey(sdrID) + "cl", dayKey}
+	args := []any{ftoa(q.sec(now)), sdrID, randomSuffix(), q.cfg.RepCap, q.cfg.RepDailyCap, len(pools),
+		ftoa(q.cfg.RejectFor.Seconds()), q.cfg.RejectCap}
 	for i, p := range pools {
 		if err := validPool(p); err != nil {
 			return Claim{}, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -66,6 +79,9 @@ func (q *Queue) next(ctx context.Context, sdrID string, pools []string, now time
 		args = append(args, claimToken(p))
 		args = append(args, q.profileOf(p)...)
 	}
+	if d := q.cfg.LeadData; d != nil {
+		args = append(args, d.Prefix, d.Suffix)
+	}
 	r, err := scriptNext.Run(ctx, q.rdb, keys, args...).Slice()
 	if err != nil {
 		return Claim{}, fmt.Errorf("queue next for %s: %w", sdrID, err)
@@ -76,17 +92,31 @@ func (q *Queue) next(ctx context.Context, sdrID string, pools []string, now time
 	case "daily":
 		return Claim{}, ErrRepDailyCap
 	case "empty":
-		return Claim{}, ErrEmpty
+		c := Claim{}
+		if len(r) > 1 { // every lead left was one this rep rejected
+			c.Skipped = int(r[1].(int64))
+		}
+		return c, ErrEmpty
 	}
-	// r: ok, pool#, id, claim, lease end, segment, now, p, t, attempts, breached, first
+	// r: ok, pool#, id, claim, lease end, segment, now, p, t, attempts,
+	// breached, first, first attempt, lead data, rejected leads passed over
 	s := func(i int) string { v, _ := r[i].(string); return v }
 	pool := pools[r[1].(int64)-1]
 	c := Claim{
 		ID: s(3), SDRID: sdrID, LeaseExpiresAt: q.at(s(4)),
 		Item:      q.item(pool, s(2), int(r[5].(int64)), s(7), s(8), s(9), q.at(s(6))),
-		TriggerAt: q.at(s(8)), FirstAttempt: r[11].(int64) == 1,
+		TriggerAt: q.at(s(8)), FirstAttempt: r[11].(int64) == 1, FirstAttemptAt: q.at(s(12)),
 	}
+	c.SLADueAt = c.TriggerAt.Add(q.cfg.SLA)
 	c.SLABreached = s(10) == "1"
+	c.Skipped = int(r[14].(int64))
+	if kv, ok := r[13].([]any); ok { // false (Lua) comes back as nil: no LeadData
+		c.Data = make(map[string]string, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			k, _ := kv[i].(string)
+			c.Data[k], _ = kv[i+1].(string)
+		}
+	}
 	return c, nil
 }
 
@@ -166,6 +196,7 @@ func (q *Queue) claimOp(ctx context.Context, op, claimID, sdrID string, rep Repo
 	}
 	args := append([]any{op, ftoa(q.sec(now)), claimID, sdrID, lead, rep.Outcome, cb, rep.Reason, rep.Note},
 		q.profileOf(pool)...)
+	args = append(args, ftoa(q.cfg.RejectFor.Seconds()), q.cfg.RejectCap)
 	keys := []string{q.repKey(sdrID) + "cl", q.poolKey(pool) + "clk"}
 	r, err := scriptClaim.Run(ctx, q.rdb, keys, args...).StringSlice()
 	if err != nil {

@@ -69,7 +69,22 @@ type Config struct {
 	Nurture     time.Duration // how long an exhausted or not-ready lead is nurtured
 	SLA         time.Duration // speed-to-lead target: first attempt within SLA of the trigger
 	Reasons     []string      // allowed closed-loop reasons of non-converting outcomes
+	// LeadData, when set, makes Next return the hash at LeadData.Prefix + lead
+	// id + LeadData.Suffix (the lead's feature state) from the pull script
+	// itself, saving the caller a round trip. That key is outside the
+	// pool's hash tag, so it needs standalone Redis and an empty Tag.
+	LeadData *KeyPattern
+	// RejectFor is how long a rep's "rejected" keeps that lead from them
+	// (then it may come back, like any lead); RejectCap is how many of a
+	// rep's latest rejections per pool are kept, oldest forgotten first. A
+	// pull that passes over rejected leads examines at most RejectCap of them
+	// per pool, so the cap bounds what a rep's rejections cost Redis.
+	RejectFor time.Duration
+	RejectCap int
 }
+
+// KeyPattern names one Redis key per lead: Prefix + lead id + Suffix.
+type KeyPattern struct{ Prefix, Suffix string }
 
 // DefaultEpoch is the default origin of stored scores, chosen near the
 // service's life so λ·(t − epoch) stays small and keeps float precision.
@@ -90,7 +105,12 @@ func DefaultConfig() Config {
 		RepCap:  1,
 		Nurture: 21 * 24 * time.Hour,
 		SLA:     5 * time.Minute,
-		Reasons: []string{"no_need", "no_budget", "timing_next_quarter", "lost_to_competitor", "wrong_contact", "other"},
+		// A week outlasts the five-minute window and the first retries; a
+		// rep rejecting more than 200 leads of one pool a week is rare, and
+		// 200 skipped leads cost a pull well under a millisecond.
+		RejectFor: 7 * 24 * time.Hour,
+		RejectCap: 200,
+		Reasons:   []string{"no_need", "no_budget", "timing_next_quarter", "lost_to_competitor", "wrong_contact", "other"},
 	}
 }
 
@@ -98,6 +118,9 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	if strings.ContainsAny(c.Tag, "{}") {
 		return fmt.Errorf("Tag %q: must not contain braces", c.Tag)
+	}
+	if c.LeadData != nil && c.Tag != "" {
+		return errors.New("LeadData: needs an empty Tag (its keys lie outside the tag's slot)")
 	}
 	if c.Epoch.IsZero() {
 		return errors.New("Epoch: must be set")
@@ -116,13 +139,16 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"Lease", c.Lease}, {"Nurture", c.Nurture}, {"SLA", c.SLA}} {
+	}{{"Lease", c.Lease}, {"Nurture", c.Nurture}, {"SLA", c.SLA}, {"RejectFor", c.RejectFor}} {
 		if d.v <= 0 {
 			return fmt.Errorf("%s: must be positive, got %s", d.name, d.v)
 		}
 	}
 	if c.RepCap < 1 {
 		return fmt.Errorf("RepCap: must be at least 1, got %d", c.RepCap)
+	}
+	if c.RejectCap < 1 || c.RejectCap > 100000 {
+		return fmt.Errorf("RejectCap: must be 1–100000, got %d", c.RejectCap)
 	}
 	if c.RepDailyCap < 0 {
 		return fmt.Errorf("RepDailyCap: must be 0 (no limit) or positive, got %d", c.RepDailyCap)

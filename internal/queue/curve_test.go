@@ -108,6 +108,8 @@ func TestConfigValidateNamesField(t *testing.T) {
 		{func(c *Config) { c.Tag = "x}" }, "Tag"},
 		{func(c *Config) { c.Epoch = time.Time{} }, "Epoch"},
 		{func(c *Config) { c.Reasons = []string{"ok", ""} }, "Reasons[1]"},
+		{func(c *Config) { c.RejectFor = 0 }, "RejectFor"},
+		{func(c *Config) { c.RejectCap = 0 }, "RejectCap"},
 	} {
 		c := DefaultConfig()
 		tc.edit(&c)

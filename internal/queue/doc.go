@@ -20,7 +20,18 @@
 // before it reads. Snoozes (retry spacing, callbacks, calling hours), lease
 // ends and SLA deadlines are due-set events too. A pull costs
 // O(K·log n + events due), whatever the queue's size; Tick applies due events
-// ahead of pulls so that share stays small.
+// ahead of pulls so that share stays small. A pull stops reading segment
+// heads once no later segment can win (c(s_k) bounds a segment's leads).
+//
+// A rep who rejects a lead does not get it again for Config.RejectFor (a
+// week); everyone else still gets the exact best. The pool keeps the rep's
+// latest Config.RejectCap rejections (older ones are forgotten, so a rep who
+// rejects more than that in a week may see the oldest again): a pull passes
+// over at most that many leads per pool, which bounds what rejections cost
+// Redis (200 cost a pull about 0.35 ms). A nurture that ends without a new
+// trigger leaves the lead in state nurture_expired (logged like an outcome);
+// a later trigger re-heats it. A lead nurtured before nurture ends existed
+// gets its end the next time an event touches it (Upsert).
 //
 // A new probability (Rescore, after a model change) moves only the first
 // bracket: once the pool's due events are applied, a queued lead stays in its
@@ -56,7 +67,9 @@
 // be checked and taken in the same atomic step as the lead), so they span two
 // or more slots: they need standalone Redis (or Sentinel), or Config.Tag,
 // which puts every key under one hash tag {Tag} — Cluster-safe, but the whole
-// queue lives on one shard. A sharded variant would reserve the rep's slot
+// queue lives on one shard. Config.LeadData (Next also returns the lead's
+// feature hash, saving the API a round trip) reads a key outside any tag:
+// standalone Redis only, refused with a Tag. A sharded variant would reserve the rep's slot
 // first, claim in the pool's slot and undo the reservation on failure; it is
 // not built.
 //

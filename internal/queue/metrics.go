@@ -16,6 +16,7 @@ type metrics struct {
 	pulls    *prometheus.CounterVec   // Next calls by result
 	pullTime prometheus.Histogram     // Next latency as the caller sees it
 	outcomes *prometheus.CounterVec   // outcomes per pool
+	skipped  prometheus.Counter       // leads pulls passed over because the rep rejected them
 }
 
 func newMetrics(sla time.Duration) *metrics {
@@ -47,13 +48,17 @@ func newMetrics(sla time.Duration) *metrics {
 			Name: "leadq_queue_outcomes_total",
 			Help: "Call outcomes reported on valid claims, per pool.",
 		}, []string{"pool", "outcome"}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leadq_queue_rejected_skipped_total",
+			Help: "Better leads that pulls passed over because the pulling rep had rejected them (bounded per pull by the rejection cap).",
+		}),
 	}
 }
 
 // Collectors returns the queue's Prometheus collectors for the caller to register.
 func (q *Queue) Collectors() []prometheus.Collector {
 	m := q.m
-	return []prometheus.Collector{m.speed, m.first, m.pulls, m.pullTime, m.outcomes}
+	return []prometheus.Collector{m.speed, m.first, m.pulls, m.pullTime, m.outcomes, m.skipped}
 }
 
 // observePull records one Next call.
@@ -74,6 +79,7 @@ func (q *Queue) observePull(c Claim, err error, took time.Duration) {
 		result = "error"
 	}
 	q.m.pulls.WithLabelValues(result).Inc()
+	q.m.skipped.Add(float64(c.Skipped))
 	if err == nil && c.FirstAttempt {
 		wait := time.Duration(c.AgeSeconds * float64(time.Second))
 		q.m.speed.WithLabelValues(c.Pool).Observe(wait.Seconds())

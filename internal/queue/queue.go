@@ -33,15 +33,22 @@ const (
 	StateNurture   = "nurture"   // out of the active queue: attempts exhausted, too old or not ready
 	StateMeeting   = "meeting"   // meeting booked: converted
 	StateClosed    = "closed"    // disqualified or unreachable
+	// StateNurtureExpired: nurture ended without a new trigger; out of the
+	// queue until one comes (a later trigger still re-heats the lead).
+	StateNurtureExpired = "nurture_expired"
 )
 
 var stateNames = map[string]string{
 	"q": StateQueued, "s": StateScheduled, "c": StateClaimed,
-	"n": StateNurture, "m": StateMeeting, "x": StateClosed,
+	"n": StateNurture, "m": StateMeeting, "x": StateClosed, "e": StateNurtureExpired,
 }
 
 //go:embed lua/common.lua
-var luaCommon string
+var luaShared string
+
+// luaCommon starts every script: the dashboard counters (stats.lua, see
+// stats.go) and the shared helpers, which call them.
+var luaCommon = luaStats + luaShared
 
 //go:embed lua/upsert.lua
 var luaUpsert string
@@ -183,12 +190,36 @@ func (q *Queue) Upsert(ctx context.Context, l Lead, now time.Time) (Placement, e
 	if err != nil {
 		return Placement{}, fmt.Errorf("queue upsert %s: %w", l.ID, err)
 	}
+	return q.placement(l, r), nil
+}
+
+// UpsertIn is Upsert queued on a caller's pipeline or transaction, so the
+// placement shares the caller's round trip (a form's new lead); read the
+// placement with the returned function once pipe ran. It calls the script by
+// its hash only: on a NOSCRIPT error, call Upsert (which loads it).
+func (q *Queue) UpsertIn(ctx context.Context, pipe redis.Pipeliner, l Lead, now time.Time) (func() (Placement, error), error) {
+	keys, args, err := q.upsertArgs(l, now)
+	if err != nil {
+		return nil, err
+	}
+	cmd := scriptUpsert.EvalSha(ctx, pipe, keys, args...)
+	return func() (Placement, error) {
+		r, err := cmd.StringSlice()
+		if err != nil {
+			return Placement{}, fmt.Errorf("queue upsert %s: %w", l.ID, err)
+		}
+		return q.placement(l, r), nil
+	}, nil
+}
+
+// placement reads upsert.lua's reply.
+func (q *Queue) placement(l Lead, r []string) Placement {
 	pl := Placement{State: stateNames[r[0]], Segment: -1}
 	if r[0] == "q" {
 		pl.Segment = atoi(r[1])
 		pl.Priority = q.item(l.Pool, l.ID, pl.Segment, r[2], r[3], r[4], q.at(r[5])).Priority
 	}
-	return pl, nil
+	return pl
 }
 
 // UpsertBatch upserts many leads in pipelined round trips of batch size 1000:

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -101,17 +102,23 @@ func sameSnapshots(tb testing.TB, what string, a, b map[string]string) {
 // leads (new probabilities, re-heats, time zone changes, leads new to the
 // queue) goes through Rescore on one and Tick + UpsertBatch on the other. The
 // two queues must then hold the very same keys, fields and scores.
+//
+// Batches naming a lead twice are applied in their order; batches of
+// distinct leads are reordered by segment and score first (rescoreOrder),
+// so both kinds are run.
 func TestRescoreEndsAsUpsert(t *testing.T) {
 	t.Parallel()
 	for seed := range uint64(3) {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			t.Parallel()
-			rescoreEndsAsUpsert(t, seed)
-		})
+		for _, distinct := range []bool{false, true} {
+			t.Run(fmt.Sprint("seed", seed, "distinct", distinct), func(t *testing.T) {
+				t.Parallel()
+				rescoreEndsAsUpsert(t, seed, distinct)
+			})
+		}
 	}
 }
 
-func rescoreEndsAsUpsert(t *testing.T, seed uint64) {
+func rescoreEndsAsUpsert(t *testing.T, seed uint64, distinct bool) {
 	ctx := context.Background()
 	qa, qb := twins(t, budgetConfig)
 	r := rand.New(rand.NewPCG(seed, 3))
@@ -172,8 +179,13 @@ func rescoreEndsAsUpsert(t *testing.T, seed uint64) {
 		// Time moves on without a pull, so events are due when the batch comes.
 		now = now.Add(time.Duration(logUniform(r, 1, 3600) * 1e9))
 		var batch []Lead
+		inBatch := map[int]bool{}
 		for range 150 {
 			i := r.IntN(len(leads))
+			if distinct && inBatch[i] {
+				continue
+			}
+			inBatch[i] = true
 			l := &leads[i]
 			l.P = logUniform(r, 1e-3, 1)
 			switch r.IntN(20) {
@@ -399,5 +411,100 @@ func TestActiveListsQueuedScheduledClaimed(t *testing.T) {
 	}
 	if _, _, err := q.Active(ctx, "bad{pool}", 0, 10); err == nil {
 		t.Fatal("Active accepted an invalid pool")
+	}
+}
+
+// TestActiveInOrder: ActiveInOrder lists exactly the leads a whole walk of
+// Active lists, each once, the queued ones first, segment by segment in
+// ascending score, then the others.
+func TestActiveInOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	q, rdb := newQueue(t, func(c *Config) { c.RepCap = 10 })
+	now := t0
+	r := rand.New(rand.NewPCG(5, 8))
+	var batch []Lead
+	for i := range 2500 {
+		age := time.Duration(logUniform(r, 1, 20*86400) * 1e9)
+		batch = append(batch, Lead{ID: leadID(i), Pool: "p", P: logUniform(r, 1e-3, 1), TriggerAt: now.Add(-age), Attempts: i % 4})
+	}
+	if err := q.UpsertBatch(ctx, batch, now); err != nil {
+		t.Fatal(err)
+	}
+	claimOne(t, q, "claimed", 0.99, now)
+	report(t, q, claimOne(t, q, "scheduled", 0.99, now), OutcomeNoAnswer, now)
+	var got []string
+	err := q.ActiveInOrder(ctx, "p", 300, func(ids []string) error {
+		if len(ids) == 0 || len(ids) > 300 {
+			t.Fatalf("a page of %d ids, want 1 to 300", len(ids))
+		}
+		got = append(got, ids...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk []string
+	for cursor := uint64(0); ; {
+		ids, next, err := q.Active(ctx, "p", cursor, 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		walk = append(walk, ids...)
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	slices.Sort(walk)
+	walk = slices.Compact(walk)
+	if sorted := slices.Sorted(slices.Values(got)); !slices.Equal(sorted, walk) {
+		t.Fatalf("ActiveInOrder listed %d leads (%d distinct), a walk of Active %d", len(got), len(slices.Compact(sorted)), len(walk))
+	}
+	var want []string
+	segs := len(q.cfg.Profile.Curve.Segments())
+	for k := range segs {
+		want = append(want, rdb.ZRange(ctx, q.poolKey("p")+"z"+fmt.Sprint(k), 0, -1).Val()...)
+	}
+	if len(want) < 1000 || !slices.Equal(got[:len(want)], want) {
+		t.Fatalf("the first %d leads are not the queued ones in segment and score order", len(want))
+	}
+	if rest := got[len(want):]; len(rest) < 2 || !slices.Contains(rest, "claimed") || !slices.Contains(rest, "scheduled") {
+		t.Fatalf("after the queued leads: %d others, want the claimed and the scheduled one among them", len(rest))
+	}
+	stop := errors.New("stop")
+	pages := 0
+	err = q.ActiveInOrder(ctx, "p", 300, func([]string) error { pages++; return stop })
+	if !errors.Is(err, stop) || pages != 1 {
+		t.Fatalf("emit's error: walk went on for %d pages and returned %v", pages, err)
+	}
+	if err := q.ActiveInOrder(ctx, "bad{pool}", 10, func([]string) error { return nil }); err == nil {
+		t.Fatal("ActiveInOrder accepted an invalid pool")
+	}
+}
+
+// TestRescoreOrder: leads are grouped by pool, then by the segment their age
+// puts them in, then by their new score; a batch naming a lead twice keeps
+// its order.
+func TestRescoreOrder(t *testing.T) {
+	t.Parallel()
+	q, _ := newQueue(t, nil)
+	now := t0
+	mk := func(id, pool string, p float64, age time.Duration) Lead {
+		return Lead{ID: id, Pool: pool, P: p, TriggerAt: now.Add(-age)}
+	}
+	in := []Lead{
+		mk("b-old", "b", 0.5, 3*24*time.Hour), mk("a-old-hi", "a", 0.9, 3*24*time.Hour), mk("a-new", "a", 0.01, time.Minute),
+		mk("a-old-lo", "a", 0.1, 3*24*time.Hour), mk("b-new", "b", 0.2, time.Minute),
+	}
+	var got []string
+	for _, l := range q.rescoreOrder(in, now) {
+		got = append(got, l.ID)
+	}
+	if want := []string{"a-new", "a-old-lo", "a-old-hi", "b-new", "b-old"}; !slices.Equal(got, want) {
+		t.Fatalf("order %v, want %v", got, want)
+	}
+	dup := append(slices.Clone(in), in[0])
+	if out := q.rescoreOrder(dup, now); !slices.EqualFunc(out, dup, func(a, b Lead) bool { return a == b }) {
+		t.Fatal("a batch naming a lead twice was reordered")
 	}
 }

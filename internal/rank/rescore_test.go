@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/leadq/leadq/features"
 	"github.com/leadq/leadq/internal/queue"
 	"github.com/leadq/leadq/internal/route"
@@ -31,8 +34,22 @@ func mustRouter(tb testing.TB, rules string) route.Router {
 // leaves the nurtured lead alone.
 func TestRescoreAll(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	rdb, prefix := testenv.Redis(t)
+	testRescoreAll(t, rdb, prefix)
+}
+
+// TestRescoreAllEmbedded: the same on the embedded Redis of `make run`
+// (miniredis, whose Lua and commands are its own).
+func TestRescoreAllEmbedded(t *testing.T) {
+	t.Parallel()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	testRescoreAll(t, rdb, "lq:")
+}
+
+func testRescoreAll(t *testing.T, rdb *redis.Client, prefix string) {
+	ctx := t.Context()
 	spec := features.DefaultSpec()
 	store := features.NewStore(rdb, prefix, spec)
 	if err := store.Load(ctx); err != nil {

@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 )
@@ -58,6 +59,18 @@ type leadForm struct {
 type nextRequest struct {
 	SDRID string   `json:"sdr_id"`
 	Pools []string `json:"pools,omitempty"`
+}
+
+// decodeForm decodes a form body like leadq's api.decodeForm (goccy/go-json,
+// unknown fields refused), so both sides pay the same decoder.
+func decodeForm(body []byte, v any) error {
+	dec := gojson.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data")
+	}
+	return err
 }
 
 // decodeStrict decodes like leadq's api.decodeStrict.
@@ -132,7 +145,7 @@ func main() {
 	})
 	app.Post("/v1/score", func(c *fiber.Ctx) error {
 		var f leadForm
-		if err := decodeStrict(c.Body(), &f); err != nil {
+		if err := decodeForm(c.Body(), &f); err != nil {
 			return c.Status(fiber.StatusBadRequest).SendString(err.Error())
 		}
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
@@ -140,7 +153,7 @@ func main() {
 	})
 	app.Post("/v1/leads", func(c *fiber.Ctx) error {
 		var f leadForm
-		if err := decodeStrict(c.Body(), &f); err != nil {
+		if err := decodeForm(c.Body(), &f); err != nil {
 			return c.Status(fiber.StatusBadRequest).SendString(err.Error())
 		}
 		err := writeScript.Run(c.UserContext(), rdb, []string{*prefix + "l:" + f.Email},

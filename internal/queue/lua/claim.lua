@@ -1,13 +1,15 @@
 -- claim: extend, release or resolve a claim with an outcome.
 -- KEYS[1] the rep's open claims, KEYS[2] the pool's clock key.
 -- ARGV: op (extend|release|outcome), now, claim id, sdr, lead id (from the
--- claim id), outcome, callback time ('' = none), reason, note, profile.
+-- claim id), outcome, callback time ('' = none), reason, note, profile, how
+-- long a rejection lasts (seconds), most rejections kept per rep and pool.
 -- A claim is valid only while its lease runs: migrate recycles expired ones
 -- first, so a late or foreign claim id changes nothing.
 local P = string.sub(KEYS[2], 1, -4)
 local op, claim, sdr, want = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local o, cb, reason, note = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local pf = profile(10)
+local rfor, rcap = tonumber(ARGV[11]), tonumber(ARGV[12])
 local now, nows = clock({P}, tonumber(ARGV[2]))
 migrate(P, pf, now, nows)
 -- Drop the rep's expired leases from the ledger (Next only counts live ones).
@@ -40,6 +42,7 @@ local r = redis.call('HMGET', lk, 'p', 't', 'a', 'src')
 local p, a = tonumber(r[1]), tonumber(r[3])
 local st, nb = '', ''
 local function close(s)
+  setst(P, id, lk, s) -- stats.lua
   redis.call('HSET', lk, 'st', s)
   redis.call('ZREM', P .. 'due', '\1' .. id)
   return s
@@ -74,8 +77,21 @@ elseif o == 'callback_requested' then
   nb = fmt(at)
 else -- rejected, returned: back to the queue, no attempt spent
   st = place(P, pf, id, lk, now)
+  if o == 'rejected' then
+    -- ... but not to this rep again for a while (next.lua reads the set).
+    -- Expired and oldest-beyond-the-cap rejections go, so the set (and what
+    -- a pull of this rep may pass over) stays small; the key itself goes
+    -- once the rep has rejected nothing here for RejectFor.
+    local rk = P .. 'rj:' .. sdr
+    redis.call('ZADD', rk, nows, id)
+    redis.call('ZREMRANGEBYSCORE', rk, '-inf', fmt(now - rfor))
+    local over = redis.call('ZCARD', rk) - rcap
+    if over > 0 then redis.call('ZREMRANGEBYRANK', rk, 0, over - 1) end
+    redis.call('EXPIRE', rk, math.ceil(rfor))
+  end
 end
 
+advanced(P, lk, o) -- funnel (stats.lua)
 redis.call('HSET', lk, 'lo', o, 'lot', nows)
 if reason ~= '' then
   redis.call('HSET', lk, 'rsn', reason)

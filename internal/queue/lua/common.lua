@@ -7,15 +7,17 @@
 -- A pool's keys all start with its prefix P (one hash tag):
 --   P..'z'..k  segment k: lead id -> log p + log a(k) + rate_k * t
 --   P..'due'   timed events: lead id -> its next crossing, end of snooze or end
---              of lease (its state says which), and '\1'..id -> its SLA deadline
+--              of lease (its state says which), '\1'..id -> its SLA deadline
+--              and '\2'..id -> the end of its nurture
 --   P..'clk'   the pool's clock: the latest now seen, so time never runs back
 --   P..'exp'   rep id -> leases that expired (counted against the rep)
 --   P..'rsn'   reason -> count, and source|reason -> count
 --   P..'log'   stream of outcomes (training labels)
 --   P..'ev'    stream of events for Kafka (sla_breached)
+--   P..'rj:'..sdr a rep's rejections: lead id -> when (claim.lua, next.lua)
 --   P..'l:'..id the lead: p t a st seg nb cl sdr lease fa br nu src tzo lo lot rsn rc
 -- Lead states: q queued, s scheduled (snoozed), c claimed, n nurture,
--- m meeting booked, x closed.
+-- m meeting booked, x closed, e nurture expired.
 --
 -- A policy (profile) is one msgpack array of doubles, unpacked once per pool
 -- per call (parsing it from text cost more than the rest of a pull):
@@ -121,12 +123,16 @@ end
 local function unplace(P, id, lk)
   local v = redis.call('HMGET', lk, 'st', 'seg')
   if v[1] == 'q' then redis.call('ZREM', P .. 'z' .. v[2], id) end
-  redis.call('ZREM', P .. 'due', id)
+  redis.call('ZREM', P .. 'due', id, '\2' .. id)
 end
 
 local function nurture(P, pf, id, lk, now)
+  setst(P, id, lk, 'n') -- stats.lua
   redis.call('HSET', lk, 'st', 'n', 'nu', fmt(now + pf[4]))
   redis.call('ZREM', P .. 'due', id, '\1' .. id)
+  -- The end of nurture is a timed event like the others (migrate expires
+  -- it), marked like SLA deadlines so Active does not list nurtured leads.
+  redis.call('ZADD', P .. 'due', fmt(now + pf[4]), '\2' .. id)
   return 'n'
 end
 
@@ -135,6 +141,7 @@ end
 -- time, so a due crossing always lands in a later segment and the migration
 -- loop always makes progress.
 local function snooze(P, id, lk, nb)
+  setst(P, id, lk, 's') -- stats.lua
   redis.call('HSET', lk, 'st', 's', 'nb', fmt(nb))
   redis.call('ZADD', P .. 'due', fmt(nb), id)
   return 's'
@@ -162,19 +169,35 @@ local function place(P, pf, id, lk, now)
   -- fail loudly rather than loop forever inside Redis.
   if nxt <= now then error('queue: placement of ' .. id .. ' would not advance') end
   redis.call('ZADD', P .. 'due', fmt(nxt), id)
+  setst(P, id, lk, 'q') -- stats.lua
   redis.call('HSET', lk, 'st', 'q', 'seg', k)
   return 'q'
 end
 
 -- breach flags a lead not attempted by its SLA deadline and raises an event.
-local function breach(P, id, nows)
+local function breach(P, pf, id, now, nows)
   local lk = P .. 'l:' .. id
   local v = redis.call('HMGET', lk, 't', 'fa', 'st')
   if v[1] and not v[2] and (v[3] == 'q' or v[3] == 's') then
     redis.call('HSET', lk, 'br', '1')
+    perday(P, pf, now, 'br') -- stats.lua
     redis.call('XADD', P .. 'ev', 'MAXLEN', '~', '100000', '*',
       'type', 'sla_breached', 'lead_id', id, 'at', nows, 't', v[1])
   end
+end
+
+-- expire ends a nurture that no new trigger interrupted: the lead leaves
+-- the queue's care (state e, nurture_expired), counted in the pool's state
+-- counts and logged like an outcome. A later trigger still re-heats it.
+local function expire(P, id, nows)
+  local lk = P .. 'l:' .. id
+  if redis.call('HGET', lk, 'st') ~= 'n' then return end -- re-heated or removed since
+  setst(P, id, lk, 'e') -- stats.lua
+  redis.call('HSET', lk, 'st', 'e')
+  redis.call('HDEL', lk, 'nu')
+  local r = redis.call('HMGET', lk, 'p', 't', 'a')
+  redis.call('XADD', P .. 'log', 'MAXLEN', '~', '1000000', '*', 'lead_id', id, 'outcome', 'nurture_expired',
+    'sdr', '', 'at', nows, 'p', r[1], 't', r[2], 'attempts', r[3], 'reason', '', 'note', '')
 end
 
 -- migrate applies every timed event due by now: segment crossings, ends of
@@ -186,9 +209,13 @@ local function migrate(P, pf, now, nows)
     local ids = redis.call('ZRANGEBYSCORE', due, '-inf', nows, 'LIMIT', 0, 256)
     if #ids == 0 then return n end
     for _, id in ipairs(ids) do
-      if string.byte(id, 1) == 1 then
+      local b = string.byte(id, 1)
+      if b == 1 then
         redis.call('ZREM', due, id)
-        breach(P, string.sub(id, 2), nows)
+        breach(P, pf, string.sub(id, 2), now, nows)
+      elseif b == 2 then
+        redis.call('ZREM', due, id)
+        expire(P, string.sub(id, 2), nows)
       else
         local lk = P .. 'l:' .. id
         local v = redis.call('HMGET', lk, 'st', 'seg', 'cl', 'sdr')
@@ -216,6 +243,7 @@ end
 -- queue already past it (an import, a replay) is flagged but raises no event:
 -- the breach happened before leadq knew the lead.
 local function arm(P, pf, id, lk, t, now)
+  redis.call('ZADD', P .. 'un', fmt(t), id) -- untouched since t (stats.lua)
   if t + pf[5] > now then
     redis.call('ZADD', P .. 'due', fmt(t + pf[5]), '\1' .. id)
   else
@@ -235,12 +263,13 @@ end
 -- the caller's strings ('' = none for nb, src and tzo); t is a number.
 local function upsert(P, pf, now, id, p, t, a, nb, src, tzo)
   local lk = P .. 'l:' .. id
-  local v = redis.call('HMGET', lk, 'st', 't')
+  local v = redis.call('HMGET', lk, 'st', 't', 'nu')
   local st = v[1]
   if not st then
     redis.call('HSET', lk, 'p', p, 't', fmt(t), 'a', a)
     if src ~= '' then redis.call('HSET', lk, 'src', src) end
     if tzo ~= '' then redis.call('HSET', lk, 'tzo', tzo) end
+    entered(P, lk, src) -- stats.lua
     arm(P, pf, id, lk, t, now)
     if nb ~= '' and tonumber(nb) > now then
       return snooze(P, id, lk, tonumber(nb)), lk
@@ -259,11 +288,15 @@ local function upsert(P, pf, now, id, p, t, a, nb, src, tzo)
     redis.call('HDEL', lk, 'fa', 'br')
     arm(P, pf, id, lk, t, now)
   end
-  if st == 'q' or (reheat and (st == 's' or st == 'n')) then
+  if st == 'q' or (reheat and (st == 's' or st == 'n' or st == 'e')) then
     unplace(P, id, lk)
     redis.call('HDEL', lk, 'nb', 'nu')
     st = place(P, pf, id, lk, now)
   end
+  -- A lead nurtured before nurtures had an end event has none in the due
+  -- set and would stay nurtured for good: give it its end now (NX: a lead
+  -- that has one keeps it); migrate expires it when due, at once if past.
+  if st == 'n' and v[3] then redis.call('ZADD', P .. 'due', 'NX', v[3], '\2' .. id) end
   -- A claimed lead is placed by its claim's outcome.
   return st, lk
 end

@@ -6,6 +6,7 @@ local lk = P .. 'l:' .. id
 local v = redis.call('HMGET', lk, 'st', 'cl', 'sdr')
 if not v[1] then return {'none'} end
 unplace(P, id, lk)
+removed(P, id, lk) -- stats.lua
 redis.call('ZREM', P .. 'due', '\1' .. id)
 redis.call('DEL', lk)
 return {'ok', v[2] or '', v[3] or ''}
