@@ -66,6 +66,7 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 
 	qcfg := queue.DefaultConfig()
 	qcfg.Prefix, qcfg.Lease, qcfg.RepCap, qcfg.SLA, qcfg.RepDailyCap = cfg.KeyPrefix, cfg.Lease, cfg.RepCap, cfg.SLA, cfg.RepDailyCap
+	qcfg.RejectFor, qcfg.RejectCap = cfg.RejectFor, cfg.RejectCap
 	if h, _ := config.ParseCallingHours(cfg.CallingHours); h != nil { // validated by config.Parse
 		qcfg.Hours = &queue.CallingHours{Start: h.Start, End: h.End, Days: h.Days}
 	}

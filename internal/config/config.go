@@ -54,6 +54,8 @@ type Config struct {
 	Routes          string        // LEADQ_ROUTES, pool routing rules
 	DefaultPool     string        // LEADQ_DEFAULT_POOL
 	Lease           time.Duration // LEADQ_LEASE
+	RejectFor       time.Duration // LEADQ_REJECT_FOR, how long a rep's rejection keeps the lead from them
+	RejectCap       int           // LEADQ_REJECT_CAP, rejections per rep and pool remembered
 	SLA             time.Duration // LEADQ_SLA
 	RepDailyCap     int           // LEADQ_REP_DAILY_CAP, 0 = none
 	CallingHours    string        // LEADQ_CALLING_HOURS, e.g. "08:00-20:00,mon-fri"; "" = any hour
@@ -101,6 +103,8 @@ func Parse(name string, args []string, lookup func(string) (string, bool), extra
 	fs.StringVar(&c.Routes, "routes", "", "pool routing rules: pool=field:v1|v2,field:v3;pool2=... (fields: region, country, industry, company_size, language, source_first, source_last, seniority)")
 	fs.StringVar(&c.DefaultPool, "default-pool", "default", "pool of leads no routing rule matches")
 	fs.DurationVar(&c.Lease, "lease", 10*time.Minute, "how long a claimed lead is exclusively a rep's")
+	fs.DurationVar(&c.RejectFor, "reject-for", 7*24*time.Hour, "how long a lead a rep rejected is kept from that rep")
+	fs.IntVar(&c.RejectCap, "reject-cap", 200, "rejections remembered per rep and pool (the oldest are forgotten first); bounds a pull's work")
 	fs.DurationVar(&c.SLA, "sla", 5*time.Minute, "speed-to-lead target: first call attempt within this of the trigger")
 	fs.IntVar(&c.RepDailyCap, "rep-daily-cap", 0, "claims a rep may make per UTC day (0: no limit)")
 	fs.StringVar(&c.CallingHours, "calling-hours", "08:00-20:00,mon-fri", "local hours when a lead with a known timezone may be called, e.g. 09:00-17:30,mon-fri (empty: any hour)")
@@ -175,6 +179,7 @@ func (c Config) Validate() error {
 		{"LEADQ_RETRAIN_INTERVAL", c.RetrainInterval},
 		{"LEADQ_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
 		{"LEADQ_LEASE", c.Lease},
+		{"LEADQ_REJECT_FOR", c.RejectFor},
 		{"LEADQ_SLA", c.SLA},
 	} {
 		if d.v <= 0 {
@@ -191,6 +196,7 @@ func (c Config) Validate() error {
 		{"LEADQ_MAX_EVENT_BATCH", c.MaxEventBatch, 100000},
 		{"LEADQ_OUTBOX_LIMIT", c.OutboxLimit, 100000000},
 		{"LEADQ_REP_CAP", c.RepCap, 1000},
+		{"LEADQ_REJECT_CAP", c.RejectCap, 100000},
 	} {
 		if n.v <= 0 || n.v > n.max {
 			return fmt.Errorf("%s: must be between 1 and %d, got %d", n.name, n.max, n.v)
@@ -235,10 +241,10 @@ func (c Config) String() string {
 	for _, k := range keys {
 		scopes = append(scopes, k.Scope+":***")
 	}
-	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s alert_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d max_event_batch=%d outbox_limit=%d rate_limit=%g form_rate_limit=%g cors_origins=%s routes=%q default_pool=%s lease=%s sla=%s calling_hours=%q rep_daily_cap=%d rep_cap=%d log_level=%s log_format=%s pprof_addr=%s",
+	return fmt.Sprintf("http_addr=%s redis_url=%s kafka_brokers=%s api_keys=[%s] roles=%s topic=%s dlq_topic=%s alert_topic=%s group_id=%s partitions=%d key_prefix=%s batch_size=%d batch_wait=%s retrain_interval=%s shutdown_timeout=%s body_limit=%d max_event_batch=%d outbox_limit=%d rate_limit=%g form_rate_limit=%g cors_origins=%s routes=%q default_pool=%s lease=%s reject_for=%s reject_cap=%d sla=%s calling_hours=%q rep_daily_cap=%d rep_cap=%d log_level=%s log_format=%s pprof_addr=%s",
 		c.HTTPAddr, orEmbedded(maskURL(c.RedisURL)), orEmbedded(strings.Join(c.KafkaBrokers, ",")), strings.Join(scopes, ","),
 		strings.Join(c.Roles, ","), c.Topic, c.DLQTopic, c.AlertTopic, c.GroupID, c.Partitions, c.KeyPrefix, c.BatchSize, c.BatchWait,
-		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.MaxEventBatch, c.OutboxLimit, c.RateLimit, c.FormRateLimit, strings.Join(c.CORSOrigins, ","), c.Routes, c.DefaultPool, c.Lease, c.SLA, c.CallingHours, c.RepDailyCap, c.RepCap, c.LogLevel, c.LogFormat, orOff(c.PprofAddr))
+		c.RetrainInterval, c.ShutdownTimeout, c.BodyLimit, c.MaxEventBatch, c.OutboxLimit, c.RateLimit, c.FormRateLimit, strings.Join(c.CORSOrigins, ","), c.Routes, c.DefaultPool, c.Lease, c.RejectFor, c.RejectCap, c.SLA, c.CallingHours, c.RepDailyCap, c.RepCap, c.LogLevel, c.LogFormat, orOff(c.PprofAddr))
 }
 
 func orOff(s string) string {

@@ -86,6 +86,9 @@ func TestParseRejectsBadSettingNamingIt(t *testing.T) {
 		{"short key", map[string]string{"LEADQ_API_KEYS": "form:abc"}, nil, "LEADQ_API_KEYS"},
 		{"bad log level", map[string]string{"LEADQ_LOG_LEVEL": "loud"}, nil, "LEADQ_LOG_LEVEL"},
 		{"same dlq", map[string]string{"LEADQ_DLQ_TOPIC": "leadq.events"}, nil, "LEADQ_DLQ_TOPIC"},
+		{"zero reject cap", map[string]string{"LEADQ_REJECT_CAP": "0"}, nil, "LEADQ_REJECT_CAP"},
+		{"negative reject window", map[string]string{"LEADQ_REJECT_FOR": "-1h"}, nil, "LEADQ_REJECT_FOR"},
+		{"zero outbox limit", map[string]string{"LEADQ_OUTBOX_LIMIT": "0"}, nil, "LEADQ_OUTBOX_LIMIT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
