@@ -14,7 +14,7 @@ out="bench/results/$(date -u +%Y%m%dT%H%M%SZ).md"
 	echo "## Go micro-benchmarks (go test -bench)"
 	echo
 	echo '```'
-	go test -run='^$' -bench=. -benchmem -benchtime=1s ./model/ ./features/ 2>&1 | grep -E '^(Benchmark|goos|cpu)' || true
+	go test -run='^$' -bench=. -benchmem -benchtime=1s ./model/ ./features/ ./api/ 2>&1 | grep -E '^(Benchmark|goos|cpu)' || true
 	echo '```'
 	echo
 	echo "## Ingest: go run ./bench/ingest"
