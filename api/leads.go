@@ -98,7 +98,12 @@ func (s *Server) featureView(id string, st features.State, now time.Time, num []
 		v.TriggerAt = &t
 	}
 	if s.cfg.Live != nil {
-		v.Probability, v.Reasons, v.ModelVersion = s.cfg.Live.Explain(st, now, make([]model.Reason, 0, 2*model.TopReasons))
+		reasons := make([]model.Reason, 0, 2*model.TopReasons)
+		if s.cfg.Live.Spec() == spec { // the vector above is the model's input: no second extraction
+			v.Probability, v.Reasons, v.ModelVersion = s.cfg.Live.ExplainVector(num, cat, reasons)
+		} else {
+			v.Probability, v.Reasons, v.ModelVersion = s.cfg.Live.Explain(st, now, reasons)
+		}
 		v.Tier = tier(v.Probability)
 	}
 	return v
