@@ -37,3 +37,31 @@ return 'ok'`
 		t.Fatalf("pure-Lua twins disagree with cmsgpack/bit: %q %v", got, err)
 	}
 }
+
+// TestFtoa17MatchesLuaFmt: rescore.lua takes its fast path by comparing the
+// trigger time it is sent (ftoa17) with the one it stored (fmt, C's %.17g)
+// as text. A mismatch would only cost the numeric comparison, but the
+// spelling must agree for the fast path to be the usual one.
+func TestFtoa17MatchesLuaFmt(t *testing.T) {
+	rdb, _ := testenv.Redis(t)
+	r := rand.New(rand.NewPCG(3, 5))
+	v := []any{}
+	for _, x := range []float64{0, 1, -1, 0.1, 1e17, 1e16, 123456789.125, 27355746.153, 1e-5, -3.25e-300} {
+		v = append(v, ftoa(x))
+	}
+	for range 500 {
+		v = append(v, ftoa(r.Float64()*4e9-1e9), ftoa(r.NormFloat64()*1e-3), ftoa(float64(r.Int64())))
+	}
+	got, err := rdb.Eval(t.Context(), luaCommon+`
+local out = {}
+for i, s in ipairs(ARGV) do out[i] = fmt(tonumber(s)) end
+return out`, nil, v...).StringSlice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range got {
+		if want := ftoa17(atof(v[i].(string))); s != want {
+			t.Errorf("%s: Lua's fmt spells %q, ftoa17 %q", v[i], s, want)
+		}
+	}
+}

@@ -280,7 +280,7 @@ func (q *Queue) appendLead(args []any, l Lead, now time.Time) ([]any, error) {
 		_, off := now.In(loc).Zone()
 		tzo = strconv.Itoa(off)
 	}
-	return append(args, l.ID, ftoa(max(l.P, minP)), ftoa(q.sec(l.TriggerAt)), l.Attempts, nb, l.Source, tzo), nil
+	return append(args, l.ID, ftoa(max(l.P, minP)), ftoa17(q.sec(l.TriggerAt)), l.Attempts, nb, l.Source, tzo), nil
 }
 
 // Remove takes a lead out of a pool, ending any open claim on it.
@@ -360,6 +360,11 @@ func location(name string) *time.Location {
 }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// ftoa17 spells f as lua/common.lua's fmt does (C's %.17g: Go's 'g' with
+// precision 17 gives the same bytes), so a script can compare a trigger time
+// it is sent with the one it stored as text, without parsing either.
+func ftoa17(f float64) string { return strconv.FormatFloat(f, 'g', 17, 64) }
 
 func atof(s string) float64 {
 	f, _ := strconv.ParseFloat(s, 64)

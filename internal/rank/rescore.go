@@ -19,7 +19,7 @@ const (
 	// rescoreInFlight is how many pages RescoreAll works on at once: while
 	// one is read from Redis and one scored in Go, another is in the
 	// queue's script, so Redis and Go work overlap.
-	rescoreInFlight = 3
+	rescoreInFlight = 6
 )
 
 // RescoreAll re-scores, with the served model, every active lead (queued,
