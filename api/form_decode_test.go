@@ -1,11 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // FuzzDecodeForm: whatever the body, decodeForm's answer is decodeStrict's
@@ -84,5 +87,24 @@ func BenchmarkDecodeForm(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestGoccyDisallowUnknownFields: disallowUnknownFields sets goccy's own
+// unknown-field check (decodeForm relies on it, not on the fallback).
+func TestGoccyDisallowUnknownFields(t *testing.T) {
+	t.Parallel()
+	var f LeadForm
+	if err := gojson.UnmarshalWithOption([]byte(`{"email":"a@b.io","company":"Acme","emial":"x"}`), &f, disallowUnknownFields); err == nil {
+		t.Fatal("goccy with disallowUnknownFields accepted an unknown field: has its option bit moved?")
+	}
+	body := []byte(`{"email":"a@b.io","company":"Acme"}`)
+	f = LeadForm{}
+	if err := gojson.UnmarshalWithOption(body, &f, disallowUnknownFields); err != nil || f.Email != "a@b.io" || f.Company != "Acme" {
+		t.Fatalf("goccy with disallowUnknownFields: %+v, %v", f, err)
+	}
+	copy(body, bytes.Repeat([]byte("z"), len(body))) // decoded strings must be copies, not views of the body
+	if f.Email != "a@b.io" || f.Company != "Acme" {
+		t.Fatalf("decoded strings share the body's bytes: %+v", f)
 	}
 }

@@ -84,7 +84,8 @@ func (s *Server) leadView(ctx context.Context, id string, st features.State, now
 func (s *Server) featureView(id string, st features.State, now time.Time, num []float64, cat []string) LeadView {
 	spec := s.cfg.Features.Spec()
 	if num == nil {
-		num, cat = make([]float64, len(spec.NumNames())), make([]string, len(spec.CatNames()))
+		n, m := spec.Sizes()
+		num, cat = make([]float64, n), make([]string, m)
 		spec.Extract(st, now, num, cat)
 	}
 	v := LeadView{

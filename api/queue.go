@@ -137,7 +137,8 @@ func (s *Server) postNext(c *fiber.Ctx) error {
 	}
 	// One extraction serves the answer and the training snapshot.
 	spec := s.cfg.Features.Spec()
-	num, cat := make([]float64, len(spec.NumNames())), make([]string, len(spec.CatNames()))
+	n, m := spec.Sizes()
+	num, cat := make([]float64, n), make([]string, m)
 	spec.Extract(st, now, num, cat)
 	view := s.featureView(cl.LeadID, st, now, num, cat)
 	// The queue part comes from the claim itself: the lead is claimed now.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/leadq/leadq/features"
 	"github.com/leadq/leadq/model"
 )
 
@@ -18,23 +19,24 @@ type ScoreResponse struct {
 
 // postScore scores a form payload as a new lead, storing nothing (what-if).
 func (s *Server) postScore(c *fiber.Ctx) error {
-	var f LeadForm
-	if err := decodeForm(c.Body(), &f); err != nil {
+	sc := scoreScratch.Get().(*scoreBuf)
+	defer sc.release()
+	f := &sc.form
+	if err := decodeForm(c.Body(), f); err != nil {
 		return err
 	}
 	if errs := f.validate(); len(errs) > 0 {
 		return problem(fiber.StatusBadRequest, "invalid lead", errs...)
 	}
 	now := s.now()
-	evs, err := f.events("what-if", "score", now, true)
+	evs, err := f.appendEvents(sc.evs[:0], "what-if", "score", now, true)
 	if err != nil {
 		return err
 	}
-	sc := scoreScratch.Get().(*scoreBuf)
-	defer sc.release()
+	sc.evs = evs
 	spec := s.cfg.Live.Spec()
-	if n := len(spec.NumNames()); len(sc.num) != n {
-		sc.num, sc.cat = make([]float64, n), make([]string, len(spec.CatNames()))
+	if n, m := spec.Sizes(); len(sc.num) != n || len(sc.cat) != m {
+		sc.num, sc.cat = make([]float64, n), make([]string, m)
 	}
 	// A what-if lead has only the form's events: its vector comes straight
 	// from them (features.Spec.ExtractNew), with no state map to fold into.
@@ -44,8 +46,10 @@ func (s *Server) postScore(c *fiber.Ctx) error {
 }
 
 // scoreBuf is one what-if scoring's scratch space, reused through
-// scoreScratch: the feature vector and the reasons.
+// scoreScratch: the form, its events, the feature vector and the reasons.
 type scoreBuf struct {
+	form    LeadForm
+	evs     []features.Event
 	num     []float64
 	cat     []string
 	reasons []model.Reason
@@ -57,6 +61,8 @@ var scoreScratch = sync.Pool{New: func() any {
 
 func (b *scoreBuf) release() {
 	clear(b.cat) // drop references to the form's strings
+	clear(b.evs)
+	b.form = LeadForm{}
 	clear(b.reasons)
 	scoreScratch.Put(b)
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	gojson "github.com/goccy/go-json"
 	"log/slog"
 	"runtime/debug"
 	"strconv"
@@ -98,9 +99,13 @@ func New(cfg Config) *Server {
 		BodyLimit:             cfg.BodyLimit,
 		ErrorHandler:          s.errorHandler,
 		DisableStartupMessage: true,
-		ReadTimeout:           10 * time.Second,
-		WriteTimeout:          10 * time.Second,
-		IdleTimeout:           60 * time.Second,
+		// goccy/go-json writes the same JSON as encoding/json (HTML-escaped,
+		// map keys sorted) at a fraction of its CPU: a tenth of a what-if
+		// score's server time went to encoding its answer.
+		JSONEncoder:  gojson.Marshal,
+		ReadTimeout:  10 * time.Second,
+		WriteTimeout: 10 * time.Second,
+		IdleTimeout:  60 * time.Second,
 	})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "leadq_http_request_duration_seconds",

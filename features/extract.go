@@ -74,6 +74,10 @@ func (s *Spec) NumNames() []string { return slices0(s.numNames) }
 // CatNames returns the names of the categorical features in Extract's order.
 func (s *Spec) CatNames() []string { return slices0(s.catNames) }
 
+// Sizes returns len(NumNames()) and len(CatNames()) without copying them:
+// the sizes of the slices Extract fills, which hot paths allocate per call.
+func (s *Spec) Sizes() (num, cat int) { return len(s.numNames), len(s.catNames) }
+
 // Vocab returns the values categorical feature name can take besides ""
 // (missing), Other last; nil for an unknown name. Training one-hot encodes them.
 func (s *Spec) Vocab(name string) []string {

@@ -120,8 +120,8 @@ func (r *Ranker) rerankIDs(ctx context.Context, ids []string, now time.Time) err
 // lead with no trigger (not in the queue).
 func (r *Ranker) score(id string, st features.State, now time.Time, explain bool) (Placed, queue.Lead, bool) {
 	spec := r.store.Spec()
-	num := make([]float64, len(spec.NumNames()))
-	cat := make([]string, len(spec.CatNames()))
+	n, m := spec.Sizes()
+	num, cat := make([]float64, n), make([]string, m)
 	spec.Extract(st, now, num, cat)
 	pl := Placed{LeadID: id, Num: num, Cat: cat}
 	if explain {

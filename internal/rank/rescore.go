@@ -96,7 +96,8 @@ type rescoreBuf struct {
 
 func (r *Ranker) newRescoreBuf() *rescoreBuf {
 	spec := r.store.Spec()
-	return &rescoreBuf{num: make([]float64, len(spec.NumNames())), cat: make([]string, len(spec.CatNames()))}
+	n, m := spec.Sizes()
+	return &rescoreBuf{num: make([]float64, n), cat: make([]string, m)}
 }
 
 // rescorePage re-scores the active leads ids of pool. It returns how many it
