@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"net/mail"
 	"strings"
@@ -45,7 +46,10 @@ type LeadForm struct {
 // decodeStrict, so every problem a client sees, and its wording, is
 // encoding/json's. FuzzDecodeForm holds the two decoders to the same answers.
 func decodeForm(body []byte, f *LeadForm) error {
-	if err := gojson.UnmarshalWithOption(body, f, disallowUnknownFields); err == nil {
+	// One copy of the body (Fiber reuses its buffer after the request), and
+	// the form's strings point into it: one allocation instead of one per
+	// field, which was half of a what-if score's allocations.
+	if err := gojson.UnmarshalWithOption(bytes.Clone(body), f, disallowUnknownFields, gojson.DecodeNoCopyString()); err == nil {
 		return nil
 	}
 	*f = LeadForm{}

@@ -177,6 +177,22 @@ func (s *Server) Serve(ctx context.Context, addr string, drain time.Duration) er
 	return <-errc
 }
 
+// statusLabels spells the status codes 100–599 once (strconv.Itoa
+// allocates for numbers past 99: one allocation per request otherwise).
+var statusLabels = func() (s [500]string) {
+	for i := range s {
+		s[i] = strconv.Itoa(100 + i)
+	}
+	return s
+}()
+
+func statusLabel(code int) string {
+	if code >= 100 && code < 600 {
+		return statusLabels[code-100]
+	}
+	return strconv.Itoa(code)
+}
+
 // observe records one latency sample per request, labelled by route pattern
 // (not the raw path, to keep label cardinality bounded).
 func (s *Server) observe(c *fiber.Ctx) error {
@@ -192,7 +208,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 			status = fiber.StatusInternalServerError
 		}
 	}
-	s.latency.WithLabelValues(c.Route().Path, c.Method(), strconv.Itoa(status)).Observe(time.Since(start).Seconds())
+	s.latency.WithLabelValues(c.Route().Path, c.Method(), statusLabel(status)).Observe(time.Since(start).Seconds())
 	return err
 }
 
