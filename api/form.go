@@ -146,7 +146,7 @@ func (f *LeadForm) appendEvents(dst []features.Event, lead, idPrefix string, now
 		features.Event{EventID: idPrefix + "-" + first.String(), LeadID: lead, Type: first, TS: now, Props: p},
 		features.Event{EventID: idPrefix + "-form_submitted", LeadID: lead, Type: features.FormSubmitted, TS: now},
 	)
-	for i := range evs {
+	for i := len(dst); i < len(evs); i++ {
 		if err := features.Check(&evs[i], now, features.DefaultLimits()); err != nil {
 			return nil, formProblem(err)
 		}

@@ -108,3 +108,23 @@ func TestGoccyDisallowUnknownFields(t *testing.T) {
 		t.Fatalf("decoded strings share the body's bytes: %+v", f)
 	}
 }
+
+// TestDecodeStrictTrailingData: anything after the object, even a stray
+// closing bracket (json.Decoder.More reports false before one), is refused.
+func TestDecodeStrictTrailingData(t *testing.T) {
+	t.Parallel()
+	for _, tail := range []string{"]", "}", " {}", "x", ",", "\n]"} {
+		var f LeadForm
+		if err := decodeStrict([]byte(`{"email":"a@b.io","company":"Acme"}`+tail), &f); err == nil {
+			t.Errorf("trailing %q accepted", tail)
+		}
+		f = LeadForm{}
+		if err := decodeForm([]byte(`{"email":"a@b.io","company":"Acme"}`+tail), &f); err == nil {
+			t.Errorf("decodeForm: trailing %q accepted", tail)
+		}
+	}
+	var f LeadForm
+	if err := decodeStrict([]byte(" {\"email\":\"a@b.io\",\"company\":\"Acme\"} \n\t"), &f); err != nil {
+		t.Errorf("trailing whitespace refused: %v", err)
+	}
+}

@@ -63,6 +63,6 @@ func (b *scoreBuf) release() {
 	clear(b.cat) // drop references to the form's strings
 	clear(b.evs)
 	b.form = LeadForm{}
-	clear(b.reasons)
+	clear(b.reasons[:cap(b.reasons)]) // ExplainVector appends into the backing array
 	scoreScratch.Put(b)
 }

@@ -24,6 +24,9 @@ func (s *Spec) ExtractNew(evs []Event, now time.Time, nums []float64, cat []stri
 	}
 	clear(fs.ops) // drop references to the events' strings
 	fs.extract(s, now, nums, cat)
+	// The register values too: a form's strings may point into its whole
+	// request body (api's decodeForm), which a pooled state would keep alive.
+	clear(fs.str)
 }
 
 // freshState is a lead's state held by static field id instead of by name:

@@ -1,8 +1,10 @@
 -- Shared by every queue script (prepended by queue.go).
 --
--- Times are seconds since the configured epoch. Scores and times are written
--- with %.17g because Redis turns a bare Lua number into a string with only 14
--- significant digits, which would blur the exact order.
+-- Times are seconds since the configured epoch. Scores and times stored as
+-- text are written with %.17g (fmt): Lua's own tostring and '..' keep only 14
+-- significant digits, which would blur the exact order. A Lua number passed
+-- to redis.call is exact (Redis 7.0 spells it with %.17g, the embedded Redis
+-- with Go's shortest round-trip form): rescore.lua passes scores so.
 --
 -- A pool's keys all start with its prefix P (one hash tag):
 --   P..'z'..k  segment k: lead id -> log p + log a(k) + rate_k * t
