@@ -218,7 +218,7 @@ func exactOrder(t *testing.T, seed uint64) {
 
 	// rescoreBatch re-scores a random batch through Rescore: known leads in
 	// every state, a few re-heated, a few queued ones moved to another time
-	// zone, and a few new to the queue.
+	// zone, and a few just placed.
 	fast, rescored, added := 0, 0, 0
 	rescoreBatch := func(now time.Time) {
 		t.Helper()
@@ -242,14 +242,24 @@ func exactOrder(t *testing.T, seed uint64) {
 			}
 			batch = append(batch, Lead{ID: l.id, Pool: l.pool, P: l.p, TriggerAt: l.t, Timezone: l.tz})
 		}
+		// New leads reach the queue by Upsert (Rescore leaves a lead its
+		// pool does not hold alone), then go through Rescore with the rest.
+		var fresh []Lead
 		for range 3 {
 			_, lead := newLead(n+added, now)
 			added++
-			batch = append(batch, lead)
+			fresh = append(fresh, lead)
 		}
-		k, err := q.rescore(ctx, batch, now)
+		if err := q.UpsertBatch(ctx, fresh, now); err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, fresh...)
+		k, gone, err := q.rescore(ctx, batch, now)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if gone != 0 {
+			t.Fatalf("rescore found %d leads gone from their pools; none was removed", gone)
 		}
 		fast += k
 		rescored += len(batch)

@@ -17,6 +17,7 @@ type metrics struct {
 	pullTime prometheus.Histogram     // Next latency as the caller sees it
 	outcomes *prometheus.CounterVec   // outcomes per pool
 	skipped  prometheus.Counter       // leads pulls passed over because the rep rejected them
+	gone     prometheus.Counter       // leads Rescore left alone: no longer in the pool it was given
 }
 
 func newMetrics(sla time.Duration) *metrics {
@@ -52,13 +53,17 @@ func newMetrics(sla time.Duration) *metrics {
 			Name: "leadq_queue_rejected_skipped_total",
 			Help: "Better leads that pulls passed over because the pulling rep had rejected them (bounded per pull by the rejection cap).",
 		}),
+		gone: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leadq_queue_rescore_gone_total",
+			Help: "Leads a rescore left alone because their pool no longer held them (moved or removed since they were listed).",
+		}),
 	}
 }
 
 // Collectors returns the queue's Prometheus collectors for the caller to register.
 func (q *Queue) Collectors() []prometheus.Collector {
 	m := q.m
-	return []prometheus.Collector{m.speed, m.first, m.pulls, m.pullTime, m.outcomes, m.skipped}
+	return []prometheus.Collector{m.speed, m.first, m.pulls, m.pullTime, m.outcomes, m.skipped, m.gone}
 }
 
 // observePull records one Next call.

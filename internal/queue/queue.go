@@ -255,32 +255,51 @@ func (q *Queue) upsertArgs(l Lead, now time.Time) ([]string, []any, error) {
 	return []string{q.poolKey(l.Pool) + "clk"}, append(args, q.profileOf(l.Pool)...), nil
 }
 
-// appendLead validates l and appends the seven strings upsert.lua and
-// rescore.lua take per lead: id, p, t, attempts, not-before, source, UTC
-// offset.
+// appendLead validates l and appends the seven strings upsert.lua takes per
+// lead: id, p, t, attempts, not-before, source, UTC offset.
 func (q *Queue) appendLead(args []any, l Lead, now time.Time) ([]any, error) {
-	if err := validPool(l.Pool); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if err := validLeadID(l.ID); err != nil {
-		return nil, err
-	}
-	if l.TriggerAt.IsZero() || l.Attempts < 0 {
-		return nil, fmt.Errorf("%w: lead %q needs a trigger time and attempts ≥ 0", ErrInvalid, l.ID)
-	}
-	if err := validP(l.P); err != nil {
+	tzo, err := q.checkLead(l, now)
+	if err != nil {
 		return nil, err
 	}
 	nb := ""
 	if !l.NotBefore.IsZero() {
 		nb = ftoa(q.sec(l.NotBefore))
 	}
-	tzo := ""
+	return append(args, l.ID, ftoa(max(l.P, minP)), ftoa17(q.sec(l.TriggerAt)), l.Attempts, nb, l.Source, tzo), nil
+}
+
+// appendRescored validates l and appends the five strings rescore.lua takes
+// per lead: appendLead's but attempts and not-before, which only a lead
+// the pool does not hold would need, and rescore leaves those alone.
+func (q *Queue) appendRescored(args []any, l Lead, now time.Time) ([]any, error) {
+	tzo, err := q.checkLead(l, now)
+	if err != nil {
+		return nil, err
+	}
+	return append(args, l.ID, ftoa(max(l.P, minP)), ftoa17(q.sec(l.TriggerAt)), l.Source, tzo), nil
+}
+
+// checkLead validates l and returns its UTC offset at now as text ("" when
+// its time zone is unknown).
+func (q *Queue) checkLead(l Lead, now time.Time) (string, error) {
+	if err := validPool(l.Pool); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := validLeadID(l.ID); err != nil {
+		return "", err
+	}
+	if l.TriggerAt.IsZero() || l.Attempts < 0 {
+		return "", fmt.Errorf("%w: lead %q needs a trigger time and attempts ≥ 0", ErrInvalid, l.ID)
+	}
+	if err := validP(l.P); err != nil {
+		return "", err
+	}
 	if loc := location(l.Timezone); loc != nil {
 		_, off := now.In(loc).Zone()
-		tzo = strconv.Itoa(off)
+		return strconv.Itoa(off), nil
 	}
-	return append(args, l.ID, ftoa(max(l.P, minP)), ftoa17(q.sec(l.TriggerAt)), l.Attempts, nb, l.Source, tzo), nil
+	return "", nil
 }
 
 // Remove takes a lead out of a pool, ending any open claim on it.

@@ -23,22 +23,25 @@ var scriptRescore = redis.NewScript(luaCommon + luaRescore)
 // the due set) thin, few enough that a call holds Redis only a few ms.
 const rescoreChunk = 500
 
-// Rescore gives many leads new probabilities, as after a model change. Each
-// lead ends as Upsert would leave it, but a lead the pool already holds at
-// the same trigger time and UTC offset only gets its new p and, if queued,
-// its new score in the segment it is in; unknown leads, re-heats and offset
-// changes take Upsert's full path. Calls take up to 500 leads of one pool,
+// Rescore gives many leads new probabilities, as after a model change. A
+// lead the pool does not hold is left alone (it was moved or removed since
+// the caller listed it: re-creating it would put it in two pools at once).
+// Each other lead ends as Upsert would leave it, but one at the same trigger
+// time and UTC offset only gets its new p and, if queued, its new score in
+// the segment it is in; re-heats and offset changes take Upsert's full path.
+// Calls take up to 500 leads of one pool,
 // sorted by segment and new score (rescoreOrder), and are pipelined. Unlike
 // Upsert, each call first applies the pool's events due by now (as Tick
 // does), so a spent attempt budget is judged at now. A lead moving to
 // another pool must be removed from the old one first.
 func (q *Queue) Rescore(ctx context.Context, leads []Lead, now time.Time) error {
-	_, err := q.rescore(ctx, leads, now)
+	_, _, err := q.rescore(ctx, leads, now)
 	return err
 }
 
-// rescore is Rescore, also returning how many leads took the fast path.
-func (q *Queue) rescore(ctx context.Context, leads []Lead, now time.Time) (int, error) {
+// rescore is Rescore, also returning how many leads took the fast path and
+// how many the pool did not hold.
+func (q *Queue) rescore(ctx context.Context, leads []Lead, now time.Time) (fast, gone int, err error) {
 	type call struct {
 		pool string
 		args []any
@@ -48,36 +51,38 @@ func (q *Queue) rescore(ctx context.Context, leads []Lead, now time.Time) (int, 
 	nows := ftoa(q.sec(now))
 	for _, l := range q.rescoreOrder(leads, now) {
 		i, ok := open[l.Pool]
-		if !ok || len(calls[i].args) >= 2+7*rescoreChunk {
+		if !ok || len(calls[i].args) >= 2+5*rescoreChunk {
 			i = len(calls)
 			open[l.Pool] = i
-			args := make([]any, 0, 2+7*min(rescoreChunk, len(leads)))
+			args := make([]any, 0, 2+5*min(rescoreChunk, len(leads)))
 			calls = append(calls, call{l.Pool, append(args, nows, q.profileOf(l.Pool)[0])})
 		}
-		args, err := q.appendLead(calls[i].args, l, now)
+		args, err := q.appendRescored(calls[i].args, l, now)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		calls[i].args = args
 	}
 	if len(calls) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
 	cmds, err := evalPipelined(ctx, q.rdb, scriptRescore, len(calls), func(i int) ([]string, []any) {
 		return []string{q.poolKey(calls[i].pool) + "clk"}, calls[i].args
 	})
 	if err != nil {
-		return 0, fmt.Errorf("queue rescore: %w", err)
+		return 0, 0, fmt.Errorf("queue rescore: %w", err)
 	}
-	fast := 0
 	for _, c := range cmds {
-		n, err := c.Int()
-		if err != nil {
-			return fast, fmt.Errorf("queue rescore: %w", err)
+		r, err := c.Int64Slice()
+		if err != nil || len(r) != 2 {
+			return fast, gone, fmt.Errorf("queue rescore: reply %v: %w", c.Val(), err)
 		}
-		fast += n
+		fast, gone = fast+int(r[0]), gone+int(r[1])
 	}
-	return fast, nil
+	if gone > 0 {
+		q.m.gone.Add(float64(gone))
+	}
+	return fast, gone, nil
 }
 
 // rescoreOrder returns leads grouped by pool and, within a pool, by the

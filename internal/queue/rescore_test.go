@@ -32,7 +32,7 @@ func twins(t *testing.T, edit func(*Config)) (*Queue, *Queue) {
 
 func rescore(tb testing.TB, q *Queue, leads []Lead, now time.Time) int {
 	tb.Helper()
-	fast, err := q.rescore(context.Background(), leads, now)
+	fast, _, err := q.rescore(context.Background(), leads, now)
 	if err != nil {
 		tb.Fatalf("rescore: %v", err)
 	}
@@ -198,9 +198,18 @@ func rescoreEndsAsUpsert(t *testing.T, seed uint64, distinct bool) {
 			}
 			batch = append(batch, *l)
 		}
+		// A few leads new to the queue: placed by Upsert on both (Rescore
+		// leaves leads a pool does not hold alone), then re-scored too.
+		var fresh []Lead
 		for range 5 {
-			batch = append(batch, newLead())
+			fresh = append(fresh, newLead())
 		}
+		for _, q := range []*Queue{qa, qb} {
+			if err := q.UpsertBatch(ctx, fresh, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		batch = append(batch, fresh...)
 		fast += rescore(t, qa, batch, now)
 		total += len(batch)
 		if _, err := qb.Tick(ctx, pools, now); err != nil {
@@ -217,39 +226,39 @@ func rescoreEndsAsUpsert(t *testing.T, seed uint64, distinct bool) {
 	t.Logf("%d leads rescored, %d by the fast path; queues identical after every round", total, fast)
 }
 
-// TestRescoreUnknownLeadPlacesLikeUpsert: a lead the pool does not hold is
-// placed by Rescore exactly as Upsert places it, whatever its situation.
-func TestRescoreUnknownLeadPlacesLikeUpsert(t *testing.T) {
+// TestRescoreLeavesLeadsThePoolDoesNotHold: Rescore never creates a lead.
+// One its pool never held stays absent, and so does one removed (moved to
+// another pool) between the caller's listing and the rescore: re-created,
+// it would be queued in two pools, where two reps could pull it.
+func TestRescoreLeavesLeadsThePoolDoesNotHold(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 11, 19, 10, 0, 0, 0, time.UTC) // a Thursday, 10:00 UTC
-	for _, tc := range []struct {
-		name string
-		lead Lead
-	}{
-		{"fresh", Lead{P: 0.2, TriggerAt: now.Add(-time.Minute), Source: "web"}},
-		{"older, retried", Lead{P: 0.05, TriggerAt: now.Add(-3 * time.Hour), Attempts: 2}},
-		{"not before later", Lead{P: 0.4, TriggerAt: now.Add(-time.Hour), NotBefore: now.Add(time.Hour)}},
-		{"budget spent", Lead{P: 0.1, TriggerAt: now.Add(-time.Hour), Attempts: 3}},
-		{"big budget left", Lead{P: 0.5, TriggerAt: now.Add(-time.Hour), Attempts: 4}},
-		{"past the horizon", Lead{P: 0.5, TriggerAt: now.Add(-22 * 24 * time.Hour)}},
-		{"outside calling hours", Lead{P: 0.3, TriggerAt: now.Add(-time.Minute), Timezone: "America/Los_Angeles"}},
-		{"inside calling hours", Lead{P: 0.3, TriggerAt: now.Add(-time.Minute), Timezone: "Europe/Berlin"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			qa, qb := twins(t, budgetConfig)
-			l := tc.lead
-			l.ID, l.Pool = "L", "p"
-			if fast := rescore(t, qa, []Lead{l}, now); fast != 0 {
-				t.Fatalf("an unknown lead took the fast path")
-			}
-			pl := upsert(t, qb, l, now)
-			sa, sb := state(t, qa, "p", "L", now), state(t, qb, "p", "L", now)
-			if sa != sb || sa.State != pl.State || sa.Segment != pl.Segment {
-				t.Fatalf("after Rescore %+v\nafter Upsert  %+v (placement %+v)", sa, sb, pl)
-			}
-			sameSnapshots(t, tc.name, snapshot(t, qa), snapshot(t, qb))
-		})
+	ctx := context.Background()
+	now := time.Date(2026, 11, 19, 10, 0, 0, 0, time.UTC)
+	q, _ := newQueue(t, budgetConfig)
+	before := snapshot(t, q)
+	never := Lead{ID: "N", Pool: "p", P: 0.2, TriggerAt: now.Add(-time.Minute), Source: "web"}
+	fast, gone, err := q.rescore(ctx, []Lead{never}, now)
+	if err != nil || fast != 0 || gone != 1 {
+		t.Fatalf("rescore of a lead the pool never held: fast %d, gone %d, %v; want 0, 1", fast, gone, err)
+	}
+	after := snapshot(t, q)
+	delete(after, "q:{p}:clk") // the call moves the pool's clock, nothing else
+	sameSnapshots(t, "after rescoring an unknown lead", before, after)
+	if _, err := q.Get(ctx, "p", "N", now); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("rescore created a lead: %v", err)
+	}
+
+	moved := Lead{ID: "M", Pool: "p", P: 0.2, TriggerAt: now.Add(-time.Minute), Source: "web"}
+	upsert(t, q, moved, now)
+	if err := q.Remove(ctx, "p", "M"); err != nil {
+		t.Fatal(err)
+	}
+	moved.P = 0.6 // the new model's score, computed before the move
+	if fast, gone, err := q.rescore(ctx, []Lead{moved}, now.Add(time.Second)); err != nil || fast != 0 || gone != 1 {
+		t.Fatalf("rescore of a removed lead: fast %d, gone %d, %v; want 0, 1", fast, gone, err)
+	}
+	if _, err := q.Get(ctx, "p", "M", now.Add(time.Second)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a removed lead is back in its old pool after a rescore: %v", err)
 	}
 }
 

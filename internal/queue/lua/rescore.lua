@@ -1,21 +1,26 @@
 -- rescore: new probabilities for many leads of one pool (Queue.Rescore).
--- KEYS[1] the pool's clock key. ARGV: now, profile, then 7 strings per lead,
--- as upsert.lua takes them: id, p, trigger t, attempts, not-before, source,
--- UTC offset. Returns how many leads took the fast path.
+-- KEYS[1] the pool's clock key. ARGV: now, profile, then 5 strings per lead,
+-- as upsert.lua takes them but attempts and not-before (only a new lead
+-- needs them): id, p, trigger t, source, UTC offset. Returns {how many leads
+-- took the fast path, how many the pool does not hold}.
 --
--- Each lead ends as upsert.lua would leave it. Once migrate has applied every
+-- A lead the pool does not hold is left alone: it was moved to another pool
+-- or removed since its caller listed it, and re-creating it here would put
+-- it in two pools at once, where two reps could pull it.
+--
+-- Each other lead ends as upsert.lua would leave it. Once migrate has applied every
 -- event due by now, place at now would put a queued lead back into the
 -- segment it is in, with the same due time: only its static score depends on
 -- p. So a known lead whose trigger and UTC offset are unchanged just gets its
 -- new p, and if queued its new score in place, unless the new p's attempt
--- budget is spent (place then nurtures it). Unknown leads, re-heats and
--- offset changes take upsert's full path. Redis time per lead is mostly
+-- budget is spent (place then nurtures it). Re-heats and offset changes take
+-- upsert's full path. Redis time per lead is mostly
 -- the skiplist update of the ZADD, then the HMGET.
 local P = string.sub(KEYS[1], 1, -4)
 local pf = profile(2)
 local now, nows = clock({P}, tonumber(ARGV[1]))
 migrate(P, pf, now, nows)
-local fast = 0
+local fast, gone = 0, 0
 -- place's score, log p + log a(attempts) + rate_k * t, inlined with the
 -- same operations in the same order, so bit-identical. It goes to ZADD as
 -- a Lua number: Redis spells it with %.17g in C (the embedded Redis with Go's
@@ -36,17 +41,20 @@ local function flush()
   zs, zn = {}, {}
 end
 local PL = P .. 'l:'
-for i = 3, #ARGV, 7 do
-  local id, p, ts, src, tzo = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 5], ARGV[i + 6]
+for i = 3, #ARGV, 5 do
+  local id, p, ts, src, tzo = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local lk = PL .. id
   local v = redis.call('HMGET', lk, 'st', 't', 'a', 'seg', 'tzo')
   local st = v[1]
   -- The usual case: the caller's trigger time is the stored text (both are
   -- %.17g of the same double), so no re-heat, without parsing either.
   local reheat = st and ts ~= v[2] and tonumber(ts) > tonumber(v[2]) and st ~= 'm' and st ~= 'x'
-  if not st or reheat or (tzo ~= '' and tzo ~= v[5]) then
+  if not st then
+    gone = gone + 1
+  elseif reheat or (tzo ~= '' and tzo ~= v[5]) then
     flush()
-    upsert(P, pf, now, id, p, tonumber(ts), ARGV[i + 3], ARGV[i + 4], src, tzo)
+    -- upsert reads attempts and not-before only for a lead it creates.
+    upsert(P, pf, now, id, p, tonumber(ts), '0', '', src, tzo)
   else
     fast = fast + 1
     if src ~= '' then
@@ -73,4 +81,4 @@ for i = 3, #ARGV, 7 do
   end
 end
 flush()
-return fast
+return {fast, gone}
