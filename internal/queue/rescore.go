@@ -29,11 +29,10 @@ const rescoreChunk = 500
 // Each other lead ends as Upsert would leave it, but one at the same trigger
 // time and UTC offset only gets its new p and, if queued, its new score in
 // the segment it is in; re-heats and offset changes take Upsert's full path.
-// Calls take up to 500 leads of one pool,
-// sorted by segment and new score (rescoreOrder), and are pipelined. Unlike
-// Upsert, each call first applies the pool's events due by now (as Tick
-// does), so a spent attempt budget is judged at now. A lead moving to
-// another pool must be removed from the old one first.
+// Calls take up to 500 leads of one pool, sorted by segment and new score
+// (rescoreOrder), and are pipelined. Unlike Upsert, each call first applies
+// the pool's events due by now (as Tick does), so a spent attempt budget is
+// judged at now. A lead moving to another pool is placed there by Upsert.
 func (q *Queue) Rescore(ctx context.Context, leads []Lead, now time.Time) error {
 	_, _, err := q.rescore(ctx, leads, now)
 	return err
