@@ -103,6 +103,15 @@ type scratch struct {
 	mCat []string
 }
 
+// put returns sc to the pool without the strings of the row it scored: a
+// what-if score's strings point into its request's buffer (api), which Fiber
+// reuses, and a pooled scratch must keep none.
+func (l *Live) put(sc *scratch) {
+	clear(sc.cat)
+	clear(sc.mCat)
+	l.pool.Put(sc)
+}
+
 // NewLive returns a Live serving the cold-start prior (version "prior").
 func NewLive(spec *features.Spec) *Live {
 	l := &Live{spec: spec, numNames: spec.NumNames(), catNames: spec.CatNames()}
@@ -160,7 +169,7 @@ func (l *Live) Score(st features.State, now time.Time) (float64, string) {
 	sc := l.pool.Get().(*scratch)
 	l.spec.Extract(st, now, sc.num, sc.cat)
 	p, v := l.scoreVector(l.cur.Load(), sc, nil)
-	l.pool.Put(sc)
+	l.put(sc)
 	return p, v
 }
 
@@ -174,7 +183,7 @@ func (l *Live) ScoreVector(num []float64, cat []string) (float64, string) {
 	copy(sc.num, num)
 	copy(sc.cat, cat)
 	p, v := l.scoreVector(m, sc, nil)
-	l.pool.Put(sc)
+	l.put(sc)
 	return p, v
 }
 
@@ -185,7 +194,7 @@ func (l *Live) Explain(st features.State, now time.Time, dst []Reason) (float64,
 	sc := l.pool.Get().(*scratch)
 	l.spec.Extract(st, now, sc.num, sc.cat)
 	p, v := l.scoreVector(l.cur.Load(), sc, &dst)
-	l.pool.Put(sc)
+	l.put(sc)
 	return p, dst, v
 }
 
@@ -195,7 +204,7 @@ func (l *Live) ExplainVector(num []float64, cat []string, dst []Reason) (float64
 	copy(sc.num, num)
 	copy(sc.cat, cat)
 	p, v := l.scoreVector(l.cur.Load(), sc, &dst)
-	l.pool.Put(sc)
+	l.put(sc)
 	return p, dst, v
 }
 
