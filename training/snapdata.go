@@ -54,16 +54,19 @@ func (s *Snapshots) Dataset(ctx context.Context, since time.Time) (*Dataset, Dat
 		if err != nil {
 			return nil, st, fmt.Errorf("training: labels of %s: %w", day, err)
 		}
+		seen := map[string]bool{} // ids: a retried write may have added an entry twice
 		err = s.scanDay(ctx, day, func(v map[string]any) {
 			r, ok := s.parseRow(v, nNum, nCat)
+			id := str(v["id"])
 			switch {
 			case !ok:
 				st.Foreign++
 				return
-			case r.at < since.UnixMilli():
+			case r.at < since.UnixMilli() || seen[id]:
 				return
 			}
-			lab := labels[str(v["id"])]
+			seen[id] = true
+			lab := labels[id]
 			switch {
 			case strings.HasPrefix(lab, strconv.Itoa(classPos)):
 				r.pos = true

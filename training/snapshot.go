@@ -119,7 +119,7 @@ func (s *Snapshots) RecordVector(ctx context.Context, leadID, via string, num []
 		return err
 	}
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		s.queueRecord(ctx, p, leadID, via, num, cat, at, true)
+		s.queueRecord(ctx, p, snapID(), leadID, via, num, cat, at, true)
 		return nil
 	})
 	if err != nil {
@@ -144,9 +144,8 @@ func (s *Snapshots) check(leadID string, num []float64, cat []string) error {
 // snapshots (SnapshotWriter) costs one round trip. The first is the XADD;
 // expireDay says to (re)set the day stream's expiry, which a batch needs
 // once per day, not per snapshot.
-func (s *Snapshots) queueRecord(ctx context.Context, p redis.Pipeliner, leadID, via string, num []float64, cat []string, at time.Time, expireDay bool) {
+func (s *Snapshots) queueRecord(ctx context.Context, p redis.Pipeliner, id, leadID, via string, num []float64, cat []string, at time.Time, expireDay bool) {
 	day, ms := dayOf(at), at.UnixMilli()
-	id := strconv.FormatUint(rand.Uint64(), 36)
 	dayEnd := at.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 	lk := s.leadKey(leadID)
 	p.XAdd(ctx, &redis.XAddArgs{
@@ -162,6 +161,10 @@ func (s *Snapshots) queueRecord(ctx context.Context, p redis.Pipeliner, leadID, 
 	p.ZRemRangeByScore(ctx, lk, "-inf", "("+strconv.FormatInt(ms-s.cfg.Horizon.Milliseconds(), 10))
 	p.PExpire(ctx, lk, s.cfg.Horizon+24*time.Hour)
 }
+
+// snapID is a snapshot's random id. A write retried after Redis had applied
+// it adds a second stream entry with the same id, which Dataset reads once.
+func snapID() string { return strconv.FormatUint(rand.Uint64(), 36) }
 
 // catSep joins categorical values; vocabulary values never contain it.
 const catSep = "\x1f"

@@ -20,6 +20,10 @@ type SnapshotWriterConfig struct {
 	Wait   time.Duration // longest a snapshot waits for its batch; default 2ms
 	// Timeout bounds one batch's round trip (and Close's final flush); default 5s.
 	Timeout time.Duration
+	// Retries is how many times the snapshots of a failed batch are written
+	// again, after 100ms, then 4x longer each time; default 4 (about 8.5s in
+	// all, which rides out a Redis restart or failover). Negative: none.
+	Retries int
 	Log     *slog.Logger // failed batches are logged here; default slog.Default()
 }
 
@@ -28,6 +32,7 @@ func (c SnapshotWriterConfig) withDefaults() SnapshotWriterConfig {
 	c.Batch = cmpOr(c.Batch, 512)
 	c.Wait = cmpOr(c.Wait, 2*time.Millisecond)
 	c.Timeout = cmpOr(c.Timeout, 5*time.Second)
+	c.Retries = cmpOr(c.Retries, 4)
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
@@ -38,8 +43,10 @@ func (c SnapshotWriterConfig) withDefaults() SnapshotWriterConfig {
 // hands the vector to one background goroutine, which writes batches to
 // Redis in one pipeline each, by size or after Wait. Nothing is dropped
 // silently: a full buffer makes Record write synchronously, a failed write is
-// logged and counted (leadq_snapshots_failed_total), and Close flushes what
-// is buffered. Safe for concurrent use.
+// retried (a retry that repeats a write Redis had applied is read once:
+// Dataset reads each snapshot id once), then logged and counted
+// (leadq_snapshots_failed_total), and Close flushes what is buffered. Safe
+// for concurrent use.
 //
 //	w := training.NewSnapshotWriter(snapshots, training.SnapshotWriterConfig{})
 //	defer w.Close()
@@ -57,13 +64,14 @@ type SnapshotWriter struct {
 	pending prometheus.Gauge
 	written *prometheus.CounterVec
 	failed  prometheus.Counter
+	retried prometheus.Counter
 }
 
 type pendingSnap struct {
-	lead, via string
-	num       []float64
-	cat       []string
-	at        time.Time
+	id, lead, via string
+	num           []float64
+	cat           []string
+	at            time.Time
 	// flushed, when set, marks a Flush request instead of a snapshot: run
 	// writes everything queued before it, then closes flushed.
 	flushed chan struct{}
@@ -86,7 +94,11 @@ func NewSnapshotWriter(s *Snapshots, cfg SnapshotWriterConfig) *SnapshotWriter {
 		}, []string{"path"}),
 		failed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "leadq_snapshots_failed_total",
-			Help: "Training snapshots that could not be written (each is also logged).",
+			Help: "Training snapshots that could not be written, retries included (each is also logged).",
+		}),
+		retried: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leadq_snapshots_retried_total",
+			Help: "Training snapshot writes retried after a failed batch.",
 		}),
 	}
 	go w.run()
@@ -95,7 +107,7 @@ func NewSnapshotWriter(s *Snapshots, cfg SnapshotWriterConfig) *SnapshotWriter {
 
 // Collectors returns the writer's Prometheus collectors for the caller to register.
 func (w *SnapshotWriter) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{w.pending, w.written, w.failed}
+	return []prometheus.Collector{w.pending, w.written, w.failed, w.retried}
 }
 
 // Record snapshots a vector already extracted in the spec's order, taken at
@@ -111,7 +123,7 @@ func (w *SnapshotWriter) Record(ctx context.Context, leadID, via string, num []f
 	w.mu.RLock()
 	if !w.closed {
 		select {
-		case w.ch <- pendingSnap{lead: leadID, via: via, num: num, cat: cat, at: at}:
+		case w.ch <- pendingSnap{id: snapID(), lead: leadID, via: via, num: num, cat: cat, at: at}:
 			w.queued.Add(1)
 			w.pending.Inc()
 			w.mu.RUnlock()
@@ -223,35 +235,72 @@ func (w *SnapshotWriter) run() {
 	}
 }
 
-// flush writes a batch in one pipeline. A snapshot whose stream entry was
-// not written is lost for training: count and log it. (No retry: a write
-// that failed after Redis applied it would add a second training row.)
+// flush writes a batch in one pipeline and writes again, with backoff, the
+// snapshots whose commands failed. A snapshot keeps its id across attempts,
+// so a retry of a write Redis had applied (the answer was lost) adds an
+// entry Dataset skips and re-adds the same index member. While it waits,
+// the buffer fills and Record writes synchronously: nothing grows unbounded.
+// A snapshot still unwritten after the retries (or when the writer is
+// closing: shutdown does not wait for Redis) is lost for training: counted
+// and logged.
 func (w *SnapshotWriter) flush(batch []pendingSnap) {
 	defer w.queued.Add(-int64(len(batch)))
+	defer w.pending.Sub(float64(len(batch)))
+	total := len(batch)
+	wait := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		failed, err := w.write(batch)
+		w.written.WithLabelValues("async").Add(float64(len(batch) - len(failed)))
+		if len(failed) == 0 {
+			return
+		}
+		if attempt >= w.cfg.Retries || w.isClosed() { // shutting down: don't hold it up
+			w.failed.Add(float64(len(failed)))
+			w.cfg.Log.Error("training snapshots not written", "lost", len(failed), "batch", total, "attempts", attempt+1, "err", err)
+			return
+		}
+		w.cfg.Log.Warn("training snapshots not written; retrying", "failed", len(failed), "batch", total, "in", wait, "err", err)
+		w.retried.Add(float64(len(failed)))
+		time.Sleep(wait)
+		wait *= 4
+		batch = failed
+	}
+}
+
+func (w *SnapshotWriter) isClosed() bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.closed
+}
+
+// write sends one batch in one pipeline and returns the snapshots any of
+// whose commands failed (in a new slice) and the pipeline's error.
+func (w *SnapshotWriter) write(batch []pendingSnap) ([]pendingSnap, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.Timeout)
 	defer cancel()
 	p := w.s.rdb.Pipeline()
-	first := make([]int, len(batch)) // index of each snapshot's XADD in the pipeline
-	var day string                   // the day whose expiry was last set: batches rarely span two
+	first := make([]int, len(batch)+1) // snapshot i's commands are first[i] up to first[i+1]
+	var day string                     // the day whose expiry was last set: batches rarely span two
 	for i, s := range batch {
 		first[i] = p.Len()
 		d := dayOf(s.at)
-		w.s.queueRecord(ctx, p, s.lead, s.via, s.num, s.cat, s.at, d != day)
+		w.s.queueRecord(ctx, p, s.id, s.lead, s.via, s.num, s.cat, s.at, d != day)
 		day = d
 	}
+	first[len(batch)] = p.Len()
 	cmds, err := p.Exec(ctx)
-	w.pending.Sub(float64(len(batch)))
 	if err == nil {
-		w.written.WithLabelValues("async").Add(float64(len(batch)))
-		return
+		return nil, nil
 	}
-	lost := 0
-	for _, i := range first {
-		if i >= len(cmds) || cmds[i].Err() != nil && cmds[i].Err() != redis.Nil {
-			lost++
+	// Exec returns every queued command, each with its own error.
+	var failed []pendingSnap
+	for i, s := range batch {
+		for _, c := range cmds[first[i]:first[i+1]] {
+			if c.Err() != nil && c.Err() != redis.Nil {
+				failed = append(failed, s)
+				break
+			}
 		}
 	}
-	w.failed.Add(float64(lost))
-	w.written.WithLabelValues("async").Add(float64(len(batch) - lost))
-	w.cfg.Log.Error("training snapshots not written", "lost", lost, "batch", len(batch), "err", err)
+	return failed, err
 }

@@ -1,8 +1,11 @@
 package training
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,7 +139,7 @@ func TestSnapshotWriterCountsFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := NewSnapshotWriter(s, SnapshotWriterConfig{Timeout: time.Second})
+	w := NewSnapshotWriter(s, SnapshotWriterConfig{Timeout: time.Second, Retries: -1})
 	at := time.Now()
 	for i := range 10 {
 		num, cat := vector(spec, "a", at)
@@ -190,5 +193,94 @@ func TestSnapshotWriterFlushBeforeLabel(t *testing.T) {
 	}
 	if got := w.queued.Load(); got != 0 {
 		t.Fatalf("%d snapshots still queued after Flush", got)
+	}
+}
+
+// flaky fails pipelines on purpose: the next lost ones before sending them
+// (nothing applied), then the next lost ones after Redis applied them (the
+// answer is lost, as on a timeout).
+type flaky struct{ before, after atomic.Int32 }
+
+func (h *flaky) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h *flaky) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h *flaky) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		fail := func(msg string) error {
+			err := errors.New(msg)
+			for _, c := range cmds {
+				c.SetErr(err)
+			}
+			return err
+		}
+		if len(cmds) < 4 { // a connection's hand-shake, not a batch of snapshots
+			return next(ctx, cmds)
+		}
+		if h.before.Add(-1) >= 0 {
+			return fail("injected: not sent")
+		}
+		err := next(ctx, cmds)
+		if err == nil && h.after.Add(-1) >= 0 {
+			return fail("injected: answer lost")
+		}
+		return err
+	}
+}
+
+// TestSnapshotWriterRetries: failed batches are written again, and a retry
+// of a write Redis had applied does not make a second training row: the
+// stream may hold an entry twice, the dataset reads every snapshot once and
+// each lead's index holds one member.
+func TestSnapshotWriterRetries(t *testing.T) {
+	t.Parallel()
+	base, prefix := testenv.Redis(t)
+	rdb := redis.NewClient(base.Options())
+	defer rdb.Close()
+	h := &flaky{}
+	rdb.AddHook(h)
+	spec := features.DefaultSpec()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	s, err := NewSnapshots(rdb, spec, SnapshotConfig{Prefix: prefix, Horizon: time.Hour,
+		Now: func() time.Time { return at.Add(2 * time.Hour) }}) // every row past the horizon: negative, none pending
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewSnapshotWriter(s, SnapshotWriterConfig{Batch: 64, Wait: time.Hour})
+	h.before.Store(1)
+	h.after.Store(2)
+	const n = 50
+	for i := range n {
+		lead := fmt.Sprint("L-", i)
+		num, cat := vector(spec, lead, at)
+		if err := w.Record(t.Context(), lead, "claim", num, cat, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(t.Context()); err != nil { // one batch: fails 3 times, then written
+		t.Fatal(err)
+	}
+	if h.before.Load() >= 0 || h.after.Load() >= 0 {
+		t.Fatalf("the injected failures did not all happen (before %d, after %d left)", h.before.Load(), h.after.Load())
+	}
+	entries, err := rdb.XLen(t.Context(), s.dayKey(dayOf(at))).Result()
+	if err != nil || entries != 3*n { // applied by the two lost answers and the last try
+		t.Fatalf("stream holds %d entries (%v), want %d: each snapshot written three times", entries, err, 3*n)
+	}
+	ds, st, err := s.Dataset(t.Context(), at.Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Rows != n || len(ds.Label) != n {
+		t.Errorf("dataset has %d rows (%d labels), want %d: one per snapshot", st.Rows, len(ds.Label), n)
+	}
+	for _, lead := range []string{"L-0", "L-49"} {
+		if k, err := rdb.ZCard(t.Context(), s.leadKey(lead)).Result(); err != nil || k != 1 {
+			t.Errorf("lead %s has %d indexed snapshots (%v), want 1", lead, k, err)
+		}
+	}
+	if r, f, a := value(t, w.retried), value(t, w.failed), value(t, w.written.WithLabelValues("async")); r != 3*n || f != 0 || a != n {
+		t.Errorf("metrics: retried %v, failed %v, written %v; want %d, 0, %d", r, f, a, 3*n, n)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
