@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // Type is the kind of a behavioural event; its JSON form is the snake_case name.
@@ -159,18 +161,25 @@ type outProps struct {
 	Consent *bool `json:"consent,omitempty"`
 }
 
-// MarshalJSON encodes e in the wire format that [Decode] accepts.
-func (e Event) MarshalJSON() ([]byte, error) {
+// MarshalJSON encodes e in the wire format that [Decode] accepts, with
+// goccy/go-json, which writes the bytes encoding/json writes (FuzzDecode
+// checks every event it decodes) at a fraction of the CPU.
+func (e Event) MarshalJSON() ([]byte, error) { return gojson.Marshal(e.wire()) }
+
+// outEvent is an event as it goes on the wire.
+type outEvent struct {
+	EventID string   `json:"event_id"`
+	LeadID  string   `json:"lead_id"`
+	Type    string   `json:"type"`
+	TS      string   `json:"ts"`
+	Props   outProps `json:"props"`
+}
+
+func (e Event) wire() *outEvent {
 	p := outProps{Props: e.Props}
 	if e.Props.Consent != "" {
 		v := e.Props.Consent == "yes"
 		p.Consent = &v
 	}
-	return json.Marshal(struct {
-		EventID string   `json:"event_id"`
-		LeadID  string   `json:"lead_id"`
-		Type    string   `json:"type"`
-		TS      string   `json:"ts"`
-		Props   outProps `json:"props"`
-	}{e.EventID, e.LeadID, e.Type.String(), e.TS.UTC().Format(time.RFC3339Nano), p})
+	return &outEvent{e.EventID, e.LeadID, e.Type.String(), e.TS.UTC().Format(time.RFC3339Nano), p}
 }

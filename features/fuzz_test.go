@@ -30,6 +30,9 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("MarshalJSON(%+v): %v", e, err)
 		}
+		if std, err := json.Marshal(e.wire()); err != nil || string(std) != string(out) {
+			t.Fatalf("MarshalJSON wrote %s, encoding/json %s (%v)", out, std, err)
+		}
 		// Re-encoding may escape more (e.g. "<" as \u003c): allow the size.
 		again, err := Decode(out, now, Limits{MaxBytes: 1 << 30})
 		if err != nil {
