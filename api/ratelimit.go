@@ -60,7 +60,7 @@ func (l *limiters) allow(key string, now time.Time) (bool, time.Duration) {
 // Form keys ship in public web pages, so they are limited per client address
 // too. Limits are per replica.
 func (s *Server) rateLimit(c *fiber.Ctx, scope, keyHash string) error {
-	now := time.Now()
+	now := requestTime(c)
 	if s.perKey != nil {
 		if ok, wait := s.perKey.allow(keyHash, now); !ok {
 			return tooMany(c, wait, "this API key is over its rate limit")

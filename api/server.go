@@ -196,7 +196,7 @@ func statusLabel(code int) string {
 // observe records one latency sample per request, labelled by route pattern
 // (not the raw path, to keep label cardinality bounded).
 func (s *Server) observe(c *fiber.Ctx) error {
-	start := time.Now()
+	start := requestTime(c)
 	err := c.Next()
 	status := c.Response().StatusCode()
 	if err != nil {
@@ -210,6 +210,16 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	}
 	s.latency.WithLabelValues(c.Route().Path, c.Method(), statusLabel(status)).Observe(time.Since(start).Seconds())
 	return err
+}
+
+// requestTime is when fasthttp finished reading the request and called the
+// handler: one clock read per request, shared by the middleware (a clock
+// read costs ~70 ns on this project's VM).
+func requestTime(c *fiber.Ctx) time.Time {
+	if t := c.Context().Time(); !t.IsZero() {
+		return t
+	}
+	return time.Now() // a RequestCtx not served by fasthttp's server (tests)
 }
 
 func (s *Server) healthz(c *fiber.Ctx) error {
