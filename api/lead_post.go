@@ -60,23 +60,25 @@ func (s *Server) postLead(c *fiber.Ctx) error {
 	if errs := f.validate(); len(errs) > 0 {
 		return problem(fiber.StatusBadRequest, "invalid lead", errs...)
 	}
-	switch {
-	case s.cfg.Outbox == nil:
-		return unavailable("kafka", errors.New("this server has no outbox to forward form events to Kafka"))
-	case s.cfg.OutboxLimit > 0 && s.cfg.Outbox.Backlog() >= int64(s.cfg.OutboxLimit):
-		// Kafka has not taken the forms' events for a while: refuse new
-		// ones rather than fill Redis (the queue lives there too).
-		return unavailable("kafka", fmt.Errorf("%d form events wait to be written to Kafka (LEADQ_OUTBOX_LIMIT %d)",
-			s.cfg.Outbox.Backlog(), s.cfg.OutboxLimit))
-	}
 	ctx, now := c.UserContext(), s.now()
 	key := c.Get("Idempotency-Key")
 	if len(key) > 200 {
 		return problem(fiber.StatusBadRequest, "Idempotency-Key longer than 200 bytes", FieldProblem{Field: "Idempotency-Key", Detail: "at most 200 bytes"})
 	}
+	// A repeat of an answered request needs no Kafka: with a key, the
+	// outbox is checked after the answer is looked up (and the key given
+	// back if the outbox refuses); without one, before anything is written.
+	if key == "" {
+		if err := s.outboxReady(); err != nil {
+			return err
+		}
+	}
 	form, err := s.cfg.Idents.Start(ctx, "form", key, f.ExternalID, f.Email)
 	switch {
 	case errors.Is(err, ident.ErrInProgress):
+		// Retry-After tells a client (client.CreateLead does) that this
+		// conflict ends by itself, unlike a stale claim's.
+		c.Set(fiber.HeaderRetryAfter, "1")
 		return problem(fiber.StatusConflict, "a request with this Idempotency-Key is in progress; retry shortly")
 	case err != nil:
 		return unavailable("redis", err)
@@ -84,6 +86,12 @@ func (s *Server) postLead(c *fiber.Ctx) error {
 		c.Set("Idempotent-Replayed", "true")
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		return c.Status(form.Answer.Status).Send(form.Answer.Body)
+	}
+	if key != "" {
+		if err := s.outboxReady(); err != nil {
+			s.cfg.Idents.Abandon(context.WithoutCancel(ctx), "form", key)
+			return err
+		}
 	}
 	reqID := randomID()
 	if key != "" {
@@ -104,6 +112,20 @@ func (s *Server) postLead(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Status(status).Send(body)
+}
+
+// outboxReady refuses a new form while its events could not reach Kafka.
+func (s *Server) outboxReady() error {
+	switch {
+	case s.cfg.Outbox == nil:
+		return unavailable("kafka", errors.New("this server has no outbox to forward form events to Kafka"))
+	case s.cfg.OutboxLimit > 0 && s.cfg.Outbox.Backlog() >= int64(s.cfg.OutboxLimit):
+		// Kafka has not taken the forms' events for a while: refuse new
+		// ones rather than fill Redis (the queue lives there too).
+		return unavailable("kafka", fmt.Errorf("%d form events wait to be written to Kafka (LEADQ_OUTBOX_LIMIT %d)",
+			s.cfg.Outbox.Backlog(), s.cfg.OutboxLimit))
+	}
+	return nil
 }
 
 func (s *Server) createLead(ctx context.Context, f *LeadForm, form ident.Form, reqID string, now time.Time) (int, []byte, error) {

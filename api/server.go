@@ -208,8 +208,25 @@ func (s *Server) observe(c *fiber.Ctx) error {
 			status = fiber.StatusInternalServerError
 		}
 	}
-	s.latency.WithLabelValues(c.Route().Path, c.Method(), statusLabel(status)).Observe(time.Since(start).Seconds())
+	s.latency.WithLabelValues(c.Route().Path, methodLabel(c.Method()), statusLabel(status)).Observe(time.Since(start).Seconds())
 	return err
+}
+
+// methods are the label values of the latency histogram's method label.
+var methods = [...]string{fiber.MethodGet, fiber.MethodPost, fiber.MethodHead, fiber.MethodPut,
+	fiber.MethodDelete, fiber.MethodPatch, fiber.MethodOptions, fiber.MethodConnect, fiber.MethodTrace}
+
+// methodLabel returns a constant for m: c.Method() points into fasthttp's
+// request buffer, which the next request on the connection overwrites, and
+// Prometheus keeps the label values it is first given. (It also bounds the
+// label: any other method is "OTHER".)
+func methodLabel(m string) string {
+	for _, k := range methods {
+		if m == k {
+			return k
+		}
+	}
+	return "OTHER"
 }
 
 // requestTime is when fasthttp finished reading the request and called the

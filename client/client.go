@@ -143,8 +143,13 @@ func (c *Client) retryable(status int, err error, s safety, attempt int) (time.D
 		return max(e.RetryAfter, backoff), true
 	case errors.As(err, &e) && e.Status == http.StatusServiceUnavailable:
 		return max(e.RetryAfter, backoff), s == idempotent && e.RetryAfter <= c.maxRetryAfter
+	case errors.As(err, &e) && e.Status == http.StatusConflict && e.RetryAfter > 0:
+		// A 409 with Retry-After: the first request with this
+		// Idempotency-Key is still running (a retry after a timeout); the
+		// server replays its answer once it is done.
+		return max(e.RetryAfter, backoff), s == idempotent && e.RetryAfter <= c.maxRetryAfter
 	case errors.As(err, &e):
-		return 0, false // any other answer is final: retrying 400 or 409 cannot help
+		return 0, false // any other answer is final: retrying 400 or a stale claim's 409 cannot help
 	case neverSent(err):
 		return backoff, true
 	default: // the request may have reached the server

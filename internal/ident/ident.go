@@ -43,7 +43,7 @@ func digest(kind, v string) string {
 // a new one if neither was seen. created is true for a new lead. Emails are
 // compared case-insensitively.
 func (s *Store) Resolve(ctx context.Context, externalID, email string) (id string, created bool, err error) {
-	kind, v := "email", strings.ToLower(strings.TrimSpace(email))
+	kind, v := "email", normEmail(email)
 	if externalID != "" {
 		kind, v = "ext", externalID
 	}
@@ -57,7 +57,7 @@ func (s *Store) Resolve(ctx context.Context, externalID, email string) (id strin
 	case errors.Is(err, redis.Nil):
 		if externalID != "" && email != "" {
 			// Remember the email too, so a later form with only the email finds the lead.
-			s.rdb.SetNX(ctx, s.prefix+"ident:"+digest("email", strings.ToLower(email)), fresh, 0)
+			s.rdb.SetNX(ctx, s.prefix+"ident:"+digest("email", normEmail(email)), fresh, 0)
 		}
 		return fresh, true, nil
 	case err != nil:
@@ -78,7 +78,7 @@ type Form struct {
 // Answer the caller replays it and ignores the lead. Unless Answer is set,
 // a caller that passed a key owns it and must Finish or Abandon it.
 func (s *Store) Start(ctx context.Context, scope, key, externalID, email string) (Form, error) {
-	kind, v := "email", strings.ToLower(strings.TrimSpace(email))
+	kind, v := "email", normEmail(email)
 	if externalID != "" {
 		kind, v = "ext", externalID
 	}
@@ -111,7 +111,7 @@ func (s *Store) Start(ctx context.Context, scope, key, externalID, email string)
 			// Remember the email too, so a later form with only the email
 			// finds the lead. Rare (a new lead with an external id): its own
 			// round trip, and a failure only costs that convenience.
-			s.rdb.SetNX(ctx, s.prefix+"ident:"+digest("email", strings.ToLower(email)), fresh, 0)
+			s.rdb.SetNX(ctx, s.prefix+"ident:"+digest("email", normEmail(email)), fresh, 0)
 		}
 		return Form{LeadID: fresh, Created: true}, nil
 	case err != nil:
@@ -185,3 +185,7 @@ func (s *Store) Abandon(ctx context.Context, scope, key string) {
 func (s *Store) idemKey(scope, key string) string {
 	return s.prefix + "idem:" + digest(scope, key)
 }
+
+// normEmail is the form of an email that leads are found by: every lookup
+// and every mapping of an email goes through it.
+func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
