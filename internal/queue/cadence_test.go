@@ -250,10 +250,10 @@ func TestRemoveAndMovePools(t *testing.T) {
 	ctx := context.Background()
 	upsert(t, q, Lead{ID: "L", Pool: "a", P: 0.5, TriggerAt: t0}, t0)
 	c := next(t, q, "ann", []string{"a"}, t0)
-	if err := q.Remove(ctx, "a", "L"); err != nil {
+	if err := q.Remove(ctx, "a", "L", t0); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, q.Remove(ctx, "a", "L"), ErrNotFound)
+	wantErr(t, q.Remove(ctx, "a", "L", t0), ErrNotFound)
 	_, err := q.Outcome(ctx, Report{LeadID: "L", ClaimID: c.ID, SDRID: "ann", Outcome: OutcomeBusy}, t0)
 	wantErr(t, err, ErrStaleClaim)
 	upsert(t, q, Lead{ID: "L", Pool: "b", P: 0.5, TriggerAt: t0}, t0)

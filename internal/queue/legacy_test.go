@@ -120,7 +120,7 @@ func legacyWalk(t *testing.T, seed uint64) {
 		case r == 12:
 			id := fmt.Sprint([]string{"M", "O"}[rng.IntN(2)], rng.IntN(12))
 			if _, ok := trig[id]; ok {
-				if err := q.Remove(ctx, "p", id); err != nil {
+				if err := q.Remove(ctx, "p", id, now); err != nil {
 					t.Fatal(err)
 				}
 				delete(trig, id)
@@ -235,7 +235,7 @@ func TestMovedLeadCountsOnceInFunnel(t *testing.T) {
 	upsert(t, q, Lead{ID: "X", Pool: "a", P: 0.9, TriggerAt: t0, Source: "web"}, t0)
 	upsert(t, q, Lead{ID: "Y", Pool: "a", P: 0.5, TriggerAt: t0, Source: "web"}, t0)
 	report(t, q, next(t, q, "ann", []string{"a"}, t0), OutcomeNoAnswer, t0) // X: attempted, scheduled
-	if err := q.Remove(ctx, "a", "X"); err != nil {
+	if err := q.Remove(ctx, "a", "X", t0); err != nil {
 		t.Fatal(err)
 	}
 	upsert(t, q, Lead{ID: "X", Pool: "b", P: 0.9, TriggerAt: t0, Source: "web"}, t0.Add(time.Second))
@@ -251,7 +251,7 @@ func TestMovedLeadCountsOnceInFunnel(t *testing.T) {
 	if c := next(t, q, "bob", []string{"a"}, t0.Add(time.Second)); c.LeadID != "Y" {
 		t.Fatalf("bob got %s", c.LeadID)
 	}
-	if err := q.Remove(ctx, "a", "Y"); err != nil {
+	if err := q.Remove(ctx, "a", "Y", t0); err != nil {
 		t.Fatal(err)
 	}
 	if a := stats(t, q, t0.Add(time.Second), "a")[0]; a.Claimed != 0 || a.Funnel["web"] != (Funnel{}) {

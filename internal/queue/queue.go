@@ -302,12 +302,16 @@ func (q *Queue) checkLead(l Lead, now time.Time) (string, error) {
 	return "", nil
 }
 
-// Remove takes a lead out of a pool, ending any open claim on it.
-func (q *Queue) Remove(ctx context.Context, pool, leadID string) error {
+// Remove takes a lead out of a pool, ending any open claim on it. Timed
+// events due by now are applied first (an expired lease is charged to its
+// rep, a passed SLA deadline raised), as every other call does.
+func (q *Queue) Remove(ctx context.Context, pool, leadID string, now time.Time) error {
 	if err := validPool(pool); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	r, err := scriptRemove.Run(ctx, q.rdb, []string{q.poolKey(pool) + "clk"}, leadID).StringSlice()
+	args := append([]any{leadID}, q.profileOf(pool)...)
+	args = append(args, ftoa(q.sec(now)))
+	r, err := scriptRemove.Run(ctx, q.rdb, []string{q.poolKey(pool) + "clk"}, args...).StringSlice()
 	if err != nil {
 		return fmt.Errorf("queue remove %s: %w", leadID, err)
 	}

@@ -250,7 +250,7 @@ func TestRescoreLeavesLeadsThePoolDoesNotHold(t *testing.T) {
 
 	moved := Lead{ID: "M", Pool: "p", P: 0.2, TriggerAt: now.Add(-time.Minute), Source: "web"}
 	upsert(t, q, moved, now)
-	if err := q.Remove(ctx, "p", "M"); err != nil {
+	if err := q.Remove(ctx, "p", "M", now); err != nil {
 		t.Fatal(err)
 	}
 	moved.P = 0.6 // the new model's score, computed before the move

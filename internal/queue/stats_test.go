@@ -104,7 +104,7 @@ func TestStatsScripted(t *testing.T) {
 	if f := stats(t, q, t0.Add(32*time.Minute), "p")[0].Funnel["web"]; f != (Funnel{Entered: 2, Attempted: 2, Connected: 2, Meetings: 2}) {
 		t.Errorf("after b's meeting: %+v", f)
 	}
-	if err := q.Remove(context.Background(), "p", "d"); err != nil {
+	if err := q.Remove(context.Background(), "p", "d", t0.Add(32*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if s := stats(t, q, t0.Add(33*time.Minute), "p")[0]; s.Queued != 0 || s.Untouched != 0 || !s.OldestUntouchedAt.IsZero() || s.Meeting != 2 {
@@ -170,7 +170,7 @@ func randomWalk(t *testing.T, seed uint64) {
 			_, _ = q.Outcome(ctx, Report{LeadID: c.LeadID, ClaimID: c.ID, SDRID: c.SDRID, Outcome: outcomes[rng.IntN(len(outcomes))]}, now)
 		case r == 9 && len(ids) > 0:
 			id := "L" + strconv.Itoa(rng.IntN(40))
-			if q.Remove(ctx, "p", id) == nil {
+			if q.Remove(ctx, "p", id, now) == nil {
 				delete(ids, id)
 			}
 		}

@@ -75,7 +75,7 @@ func (r *Ranker) Submit(ctx context.Context, ob *features.Outbox, leadID string,
 		whole, err := r.Place(ctx, leadID, full, now)
 		if err == nil && ok && whole.Pool != pl.Pool {
 			// The form alone routed it elsewhere; the hash never named that pool.
-			if err := r.queue.Remove(ctx, pl.Pool, leadID); err != nil {
+			if err := r.queue.Remove(ctx, pl.Pool, leadID, now); err != nil {
 				return whole, fmt.Errorf("rank: move %s from pool %s: %w", leadID, pl.Pool, err)
 			}
 		}

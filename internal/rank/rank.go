@@ -66,7 +66,7 @@ func (r *Ranker) Place(ctx context.Context, leadID string, st features.State, no
 	if !ok {
 		return pl, nil
 	}
-	if err := r.movePool(ctx, leadID, st[poolField], pl.Pool); err != nil {
+	if err := r.movePool(ctx, leadID, st[poolField], pl.Pool, now); err != nil {
 		return pl, err
 	}
 	placement, err := r.queue.Upsert(ctx, lead, now)
@@ -108,7 +108,7 @@ func (r *Ranker) rerankIDs(ctx context.Context, ids []string, now time.Time) err
 		if !ok {
 			continue
 		}
-		if err := r.movePool(ctx, id, st[poolField], pl.Pool); err != nil {
+		if err := r.movePool(ctx, id, st[poolField], pl.Pool, now); err != nil {
 			return err
 		}
 		leads = append(leads, lead)
@@ -161,12 +161,12 @@ func (r *Ranker) queueLead(id string, st features.State, p float64, pool string,
 
 // movePool removes the lead from its old pool when routing moved it, and
 // remembers the new pool in the lead's hash.
-func (r *Ranker) movePool(ctx context.Context, id, old, pool string) error {
+func (r *Ranker) movePool(ctx context.Context, id, old, pool string, now time.Time) error {
 	if old == pool {
 		return nil
 	}
 	if old != "" {
-		if err := r.queue.Remove(ctx, old, id); err != nil {
+		if err := r.queue.Remove(ctx, old, id, now); err != nil {
 			return fmt.Errorf("rank: move %s from pool %s: %w", id, old, err)
 		}
 	}

@@ -38,8 +38,15 @@ if op == 'release' then
   return {'ok', id, st, '', redis.call('HGET', lk, 'a')}
 end
 
-local r = redis.call('HMGET', lk, 'p', 't', 'a', 'src')
+local r = redis.call('HMGET', lk, 'p', 't', 'a', 'src', 'fa')
 local p, a = tonumber(r[1]), tonumber(r[3])
+-- Re-triggered while claimed ('fa' cleared by upsert): a reported call is the
+-- first attempt since that trigger; its SLA deadline and 'un' entry go.
+if not r[5] and o ~= 'rejected' then
+  redis.call('HSET', lk, 'fa', nows)
+  redis.call('ZREM', P .. 'due', '\1' .. id)
+  redis.call('ZREM', P .. 'un', id)
+end
 local st, nb = '', ''
 local function close(s)
   setst(P, id, lk, s) -- stats.lua

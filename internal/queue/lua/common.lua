@@ -265,7 +265,7 @@ end
 -- the caller's strings ('' = none for nb, src and tzo); t is a number.
 local function upsert(P, pf, now, id, p, t, a, nb, src, tzo)
   local lk = P .. 'l:' .. id
-  local v = redis.call('HMGET', lk, 'st', 't', 'nu')
+  local v = redis.call('HMGET', lk, 'st', 't', 'nu', 'lot')
   local st = v[1]
   if not st then
     redis.call('HSET', lk, 'p', p, 't', fmt(t), 'a', a)
@@ -281,7 +281,10 @@ local function upsert(P, pf, now, id, p, t, a, nb, src, tzo)
   -- A later trigger re-heats: fresh cadence, fresh SLA clock, back into the
   -- window even from snooze or nurture. Triggers never move backwards, and a
   -- meeting or a closed lead stays so (only its score is kept current).
-  local reheat = t > tonumber(v[2]) and st ~= 'm' and st ~= 'x'
+  -- A scheduled callback stores its agreed (future) time as t; a real
+  -- trigger after the callback was requested (lot) still re-heats.
+  local ot = tonumber(v[2])
+  local reheat = (t > ot or (ot > now and v[4] and t > tonumber(v[4]))) and st ~= 'm' and st ~= 'x'
   redis.call('HSET', lk, 'p', p)
   if src ~= '' then redis.call('HSET', lk, 'src', src) end
   if tzo ~= '' then redis.call('HSET', lk, 'tzo', tzo) end

@@ -3,6 +3,9 @@
 local P = string.sub(KEYS[1], 1, -4)
 local id = ARGV[1]
 local lk = P .. 'l:' .. id
+local pf = profile(2)
+local now, nows = clock({P}, tonumber(ARGV[3]))
+migrate(P, pf, now, nows) -- an expired lease is charged, a passed deadline raised, first
 local v = redis.call('HMGET', lk, 'st', 'cl', 'sdr')
 if not v[1] then return {'none'} end
 unplace(P, id, lk)

@@ -27,8 +27,8 @@
 local function setst(P, id, lk, s)
   local v = redis.call('HMGET', lk, 'st', 'fs')
   local old = v[1]
-  if old == s then return end
   if s ~= 'q' and s ~= 's' then redis.call('ZREM', P .. 'un', id) end
+  if old == s then return end
   if not v[2] then return end
   if old and old ~= 'q' then redis.call('HINCRBY', P .. 'n', old, -1) end
   if s ~= 'q' then redis.call('HINCRBY', P .. 'n', s, 1) end
@@ -59,7 +59,7 @@ local function claimed(P, pf, id, now, t, first, marked)
     if age <= x then b = x; break end
   end
   perday(P, pf, now, 'h' .. b)
-  if age <= pf[5] then perday(P, pf, now, 'fs') end
+  if age < pf[5] then perday(P, pf, now, 'fs') end -- a deadline at now has passed (migrate)
 end
 
 -- entered counts a new lead in the funnel under its source ('' if none yet).
