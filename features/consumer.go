@@ -25,6 +25,10 @@ type ConsumerConfig struct {
 	// SessionTimeout is how long the group waits for a silent member (a
 	// crashed consumer) before handing its partitions to others; default 10s.
 	SessionTimeout time.Duration
+	// AttemptTimeout bounds each try of a batch's Redis or Kafka step (dead
+	// letters, apply, AfterApply, commit); a failed try is retried with
+	// backoff, each with a fresh bound, until it succeeds; default 1 min.
+	AttemptTimeout time.Duration
 	// AfterApply, if set, is called with the leads a batch changed, before the
 	// batch is committed (rescoring and re-queueing). It is retried until it
 	// succeeds, so it must be idempotent.
@@ -72,6 +76,9 @@ func NewConsumer(cfg ConsumerConfig, store *Store) (*Consumer, error) {
 	}
 	if cfg.BatchWait == 0 {
 		cfg.BatchWait = 20 * time.Millisecond
+	}
+	if cfg.AttemptTimeout <= 0 {
+		cfg.AttemptTimeout = time.Minute
 	}
 	if cfg.SessionTimeout == 0 {
 		cfg.SessionTimeout = 10 * time.Second
@@ -138,9 +145,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if len(batch) > 0 {
 			// Finish the batch even if ctx ends now: nothing of it is committed
 			// until it is applied, and a half-applied batch is only redone.
-			done, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			perr := c.process(done, ctx, batch)
-			cancel()
+			perr := c.process(context.WithoutCancel(ctx), ctx, batch)
 			if perr != nil {
 				return perr
 			}
@@ -177,7 +182,7 @@ func (c *Consumer) fetch(ctx context.Context, batch []kafka.Message) ([]kafka.Me
 
 // process decodes, dead-letters, applies and commits one batch. Failures of
 // Redis or Kafka are retried with backoff until they succeed or stop ends.
-func (c *Consumer) process(ctx, stop context.Context, msgs []kafka.Message) error {
+func (c *Consumer) process(base, stop context.Context, msgs []kafka.Message) error {
 	start := time.Now()
 	now := c.cfg.Now()
 	good := make([]Applied, 0, len(msgs))
@@ -194,24 +199,38 @@ func (c *Consumer) process(ctx, stop context.Context, msgs []kafka.Message) erro
 		good = append(good, Applied{Event: e, Partition: m.Partition, Offset: m.Offset, Direct: isDirect(m)})
 	}
 	if len(dead) > 0 {
-		if err := c.retry(stop, "write dead letters", func() error { return c.dlq.WriteMessages(ctx, dead...) }); err != nil {
+		if err := c.retry(base, stop, "write dead letters", func(ctx context.Context) error { return c.dlq.WriteMessages(ctx, dead...) }); err != nil {
 			return err
 		}
 	}
 	var changes []Change
-	if err := c.retry(stop, "apply", func() error {
+	failed := false
+	if err := c.retry(base, stop, "apply", func(ctx context.Context) error {
 		var err error
 		changes, err = c.store.ApplyChanges(ctx, good, changes[:0])
+		failed = failed || err != nil
 		return err
 	}); err != nil {
 		return err
 	}
-	if c.cfg.AfterApply != nil && len(changes) > 0 {
-		if err := c.retry(stop, "after apply", func() error { return c.cfg.AfterApply(ctx, changes) }); err != nil {
+	if failed {
+		// A failed attempt may have applied some leads, which the successful
+		// one then skipped and did not report: report every lead of the batch.
+		applied := changes
+		if err := c.retry(base, stop, "report", func(ctx context.Context) error {
+			var err error
+			changes, err = c.store.reportAll(ctx, good, applied)
+			return err
+		}); err != nil {
 			return err
 		}
 	}
-	if err := c.retry(stop, "commit", func() error { return c.reader.CommitMessages(ctx, lastPerPartition(msgs)...) }); err != nil {
+	if c.cfg.AfterApply != nil && len(changes) > 0 {
+		if err := c.retry(base, stop, "after apply", func(ctx context.Context) error { return c.cfg.AfterApply(ctx, changes) }); err != nil {
+			return err
+		}
+	}
+	if err := c.retry(base, stop, "commit", func(ctx context.Context) error { return c.reader.CommitMessages(ctx, lastPerPartition(msgs)...) }); err != nil {
 		return err
 	}
 	c.metrics.observe(start, good, msgs, c.reader.Stats().Lag)
@@ -222,10 +241,12 @@ func (c *Consumer) process(ctx, stop context.Context, msgs []kafka.Message) erro
 }
 
 // retry runs f until it succeeds, backing off up to 5 s, or until stop ends.
-func (c *Consumer) retry(stop context.Context, what string, f func() error) error {
+func (c *Consumer) retry(base, stop context.Context, what string, f func(context.Context) error) error {
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		err := f()
+		actx, cancel := context.WithTimeout(base, c.cfg.AttemptTimeout) // a fresh bound per attempt: an outage longer than one bound must not stop the consumer for good
+		err := f(actx)
+		cancel()
 		if err == nil {
 			return nil
 		}
@@ -250,18 +271,31 @@ func (c *Consumer) deadLetter(m kafka.Message, err error) kafka.Message {
 	}
 	c.metrics.dead.WithLabelValues(reason).Inc()
 	c.log.Debug("consumer: dead-lettered", "partition", m.Partition, "offset", m.Offset, "reason", reason, "detail", detail)
+	value := m.Value
+	var extra []kafka.Header
+	if len(value) > maxDeadValue {
+		// The copy plus headers could exceed what the DLQ topic or the
+		// writer accepts: keep a prefix and say how long the original was.
+		value = value[:maxDeadValue]
+		extra = append(extra, kafka.Header{Key: "leadq.truncated", Value: []byte(strconv.Itoa(len(m.Value)))})
+	}
 	return kafka.Message{
 		Key:   m.Key,
-		Value: m.Value,
-		Headers: []kafka.Header{
+		Value: value,
+		Headers: append([]kafka.Header{
 			{Key: "leadq.reason", Value: []byte(reason)},
 			{Key: "leadq.detail", Value: []byte(detail)},
 			{Key: "leadq.topic", Value: []byte(m.Topic)},
 			{Key: "leadq.partition", Value: []byte(strconv.Itoa(m.Partition))},
 			{Key: "leadq.offset", Value: []byte(strconv.FormatInt(m.Offset, 10))},
-		},
+		}, extra...),
 	}
 }
+
+// maxDeadValue bounds the original bytes a dead letter carries: a copy of a
+// message just under the broker's size limit, plus the headers, would be
+// over it, and its write would be retried for ever.
+const maxDeadValue = 64 << 10
 
 // isDirect reports whether the API already applied the message's event.
 func isDirect(m kafka.Message) bool {

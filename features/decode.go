@@ -141,7 +141,7 @@ func decode(b []byte, now time.Time, lim Limits, unmarshal func([]byte, *wireEve
 	if w.TS == "" {
 		return Event{}, derr(ReasonMissingField, "ts", "")
 	}
-	ts, err := time.Parse(time.RFC3339Nano, w.TS)
+	ts, err := time.Parse(time.RFC3339Nano, upperTZ(w.TS))
 	if err != nil {
 		return Event{}, derr(ReasonMalformedJSON, "ts", "not an RFC 3339 time")
 	}
@@ -156,6 +156,22 @@ func decode(b []byte, now time.Time, lim Limits, unmarshal func([]byte, *wireEve
 		return Event{}, err
 	}
 	return e, nil
+}
+
+// upperTZ upper-cases the 'T' and 'Z' of an RFC 3339 time, which the RFC
+// allows in lower case and time.Parse does not.
+func upperTZ(s string) string {
+	if len(s) > 10 && (s[10] == 't' || s[len(s)-1] == 'z') {
+		b := []byte(s)
+		if b[10] == 't' {
+			b[10] = 'T'
+		}
+		if b[len(b)-1] == 'z' {
+			b[len(b)-1] = 'Z'
+		}
+		return string(b)
+	}
+	return s
 }
 
 // checkID keeps ids safe inside Redis keys: a brace would break the cluster

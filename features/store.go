@@ -250,3 +250,39 @@ func sortBatch(idx []int32, batch []Applied) {
 			cmp.Compare(x.Partition, y.Partition), cmp.Compare(x.Offset, y.Offset))
 	})
 }
+
+// reportAll returns dst plus a Change, with the trigger time stored now, for
+// every lead of batch that dst does not name.
+func (s *Store) reportAll(ctx context.Context, batch []Applied, dst []Change) ([]Change, error) {
+	out := slices.Clone(dst)
+	seen := map[string]bool{}
+	for _, c := range dst {
+		seen[c.LeadID] = true
+	}
+	var leads []string
+	for _, a := range batch {
+		if id := a.Event.LeadID; !seen[id] {
+			seen[id] = true
+			leads = append(leads, id)
+		}
+	}
+	if len(leads) == 0 {
+		return out, nil
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(leads))
+	for i, id := range leads {
+		cmds[i] = pipe.HGet(ctx, s.Key(id), s.spec.last[gIntent].name)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return dst, fmt.Errorf("features: read the triggers of %d leads: %w", len(leads), err)
+	}
+	for i, id := range leads {
+		c := Change{LeadID: id}
+		if ms, err := strconv.ParseFloat(cmds[i].Val(), 64); err == nil {
+			c.TriggerAt = time.UnixMilli(int64(ms)).UTC()
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
