@@ -62,7 +62,13 @@ func (s *Server) postEvents(c *fiber.Ctx) error {
 		msgs = append(msgs, kafka.Message{Key: []byte(e.LeadID), Value: bytes.Clone(raw)})
 	}
 	if len(msgs) > 0 {
-		if err := s.cfg.Events.WriteMessages(c.UserContext(), msgs...); err != nil {
+		// Kafka down or slow must not hold the request (the writer itself
+		// retries for longer): 503 after EventsTimeout. Whether a timed-out
+		// batch reached Kafka is then unknown, as with any lost answer.
+		ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.EventsTimeout)
+		err := s.cfg.Events.WriteMessages(ctx, msgs...)
+		cancel()
+		if err != nil {
 			return unavailable("kafka", err)
 		}
 	}

@@ -128,3 +128,25 @@ func TestPostEventsKafkaDown(t *testing.T) {
 		t.Fatalf("%d %s %v", code, ct, resp)
 	}
 }
+
+// stuckWriter never gets an answer from Kafka (a broker that does not
+// respond); it returns only when its context ends.
+type stuckWriter struct{}
+
+func (stuckWriter) WriteMessages(ctx context.Context, _ ...kafka.Message) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestPostEventsKafkaHangs: a Kafka that does not answer gets a 503 after
+// EventsTimeout, not a request held for as long as the writer retries.
+func TestPostEventsKafkaHangs(t *testing.T) {
+	t.Parallel()
+	s := New(Config{BodyLimit: 1 << 20, Registry: prometheus.NewRegistry(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		APIKeys: testKeys, Events: stuckWriter{}, MaxEventBatch: 3, EventsTimeout: 200 * time.Millisecond})
+	start := time.Now()
+	code, resp, ct := postJSON(t, s, "/v1/events", "ingest-secret", `{"events":[`+event("L1", "page_viewed")+`]}`)
+	if took := time.Since(start); code != 503 || ct != "application/problem+json" || took > 900*time.Millisecond {
+		t.Fatalf("%d %s after %s: %v; want 503 problem+json within about 200ms", code, ct, took, resp)
+	}
+}

@@ -58,6 +58,9 @@ type Config struct {
 	Retrain func(ctx context.Context) (*training.Result, error)
 	// MaxEventBatch is the most events one POST /v1/events may carry.
 	MaxEventBatch int
+	// EventsTimeout bounds how long POST /v1/events waits for Kafka to
+	// acknowledge a batch before answering 503; default 5 s.
+	EventsTimeout time.Duration
 	Now           func() time.Time // the clock; time.Now when nil
 	// Outbox holds the events of forms until they are forwarded to Kafka
 	// (features.Outbox.Forward); POST /v1/leads needs it.
@@ -84,6 +87,9 @@ type Server struct {
 
 // New builds the application and registers every route.
 func New(cfg Config) *Server {
+	if cfg.EventsTimeout <= 0 {
+		cfg.EventsTimeout = 5 * time.Second
+	}
 	s := &Server{cfg: cfg, keys: newKeyring(cfg.APIKeys), now: cfg.Now}
 	if s.now == nil {
 		s.now = time.Now
