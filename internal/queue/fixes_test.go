@@ -29,7 +29,6 @@ func TestNurtureReheatPastHorizonLeavesUntouched(t *testing.T) {
 		t.Fatalf("a nurtured lead counted as untouched: nurture %d untouched %d past SLA %d (oldest %s)",
 			s.Nurture, s.Untouched, s.UntouchedPastSLA, s.OldestUntouchedAt)
 	}
-	_ = context.Background()
 }
 
 // TestTriggerDuringScheduledCallbackReheats: callback_requested stores
