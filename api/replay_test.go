@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -40,19 +41,8 @@ func TestReplayWhileOutboxFull(t *testing.T) {
 	if err := ob.Sample(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	keys, _ := config.ParseAPIKeys("form:form-secret")
 	first := `{"lead_id":"L-1","probability":0.2,"tier":"B","model_version":"prior","reasons":[],"pool":"emea","priority":1,"state":"queued"}`
-	s := New(Config{BodyLimit: 1 << 16, APIKeys: keys, Outbox: ob, OutboxLimit: 3, Registry: prometheus.NewRegistry(),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Idents: answeredIdents{ident.Answer{Status: 201, Body: []byte(first)}}})
-	req := httptest.NewRequest("POST", "/v1/leads", strings.NewReader(goodForm))
-	req.Header.Set("Authorization", "Bearer form-secret")
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", "form-123")
-	resp, err := s.App().Test(req, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := postKeyedLead(t, ob, 3, answeredIdents{ident.Answer{Status: 201, Body: []byte(first)}})
 	if resp.StatusCode != 201 || string(b) != first {
 		t.Fatalf("replay of an answered Idempotency-Key: %d %s, want 201 and the first answer", resp.StatusCode, b)
 	}
@@ -71,9 +61,20 @@ func (busyIdents) Abandon(context.Context, string, string)                    {}
 // Retry-After (which client.CreateLead retries), unlike other conflicts.
 func TestInProgressConflictSaysRetryAfter(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
+	resp, b := postKeyedLead(t, features.NewOutbox(rdb, prefix), 0, busyIdents{})
+	if resp.StatusCode != 409 || resp.Header.Get("Retry-After") != "1" || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("in-progress repeat: %d Retry-After %q %s: %s, want 409, Retry-After 1, problem+json",
+			resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get("Content-Type"), b)
+	}
+}
+
+// postKeyedLead posts the good form with an Idempotency-Key to a server
+// with the outbox ob (limit: OutboxLimit) and idents.
+func postKeyedLead(t *testing.T, ob *features.Outbox, limit int, idents Idents) (*http.Response, []byte) {
+	t.Helper()
 	keys, _ := config.ParseAPIKeys("form:form-secret")
-	s := New(Config{BodyLimit: 1 << 16, APIKeys: keys, Outbox: features.NewOutbox(rdb, prefix), Registry: prometheus.NewRegistry(),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Idents: busyIdents{}})
+	s := New(Config{BodyLimit: 1 << 16, APIKeys: keys, Outbox: ob, OutboxLimit: limit, Registry: prometheus.NewRegistry(),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Idents: idents})
 	req := httptest.NewRequest("POST", "/v1/leads", strings.NewReader(goodForm))
 	req.Header.Set("Authorization", "Bearer form-secret")
 	req.Header.Set("Content-Type", "application/json")
@@ -83,8 +84,5 @@ func TestInProgressConflictSaysRetryAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 409 || resp.Header.Get("Retry-After") != "1" || resp.Header.Get("Content-Type") != "application/problem+json" {
-		t.Fatalf("in-progress repeat: %d Retry-After %q %s: %s, want 409, Retry-After 1, problem+json",
-			resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get("Content-Type"), b)
-	}
+	return resp, b
 }
