@@ -27,6 +27,11 @@ func (s *Scorer) Explain(num []float64, cat []string, dst []Reason) []Reason {
 	if s.forest != nil {
 		return s.forest.explain(&s.cal, num, cat, dst)
 	}
+	// Contributions are in margin units and add up to margin − avg; like a
+	// forest's, they are scaled to calibrated log-odds, so that they add up
+	// to the row's log-odds minus the average lead's (the calibration's
+	// slope is not 1, and isotonic calibration is not even linear).
+	scale := logOddsPerMargin(&s.cal, s.avg, s.Margin(num, cat))
 	var pos, neg top3
 	for i := range s.nums {
 		c := &s.nums[i]
@@ -40,15 +45,16 @@ func (s *Scorer) Explain(num []float64, cat []string, dst []Reason) []Reason {
 		if len(c.binW) > 0 {
 			impact += c.binW[c.enc.Bin(x)] - c.binBase
 		}
+		impact *= scale
 		r := Reason{Feature: c.enc.Name, Value: x, Impact: impact}
 		pos.add(r, impact)
 		neg.add(r, -impact)
 	}
 	for i := range s.cats {
 		c := &s.cats[i]
-		r := Reason{Feature: c.other, Value: 1, Impact: -c.base}
+		r := Reason{Feature: c.other, Value: 1, Impact: -c.base * scale}
 		if k, ok := c.index[cat[i]]; ok {
-			r.Feature, r.Impact = c.names[k], c.w[k]-c.base
+			r.Feature, r.Impact = c.names[k], (c.w[k]-c.base)*scale
 		}
 		pos.add(r, r.Impact)
 		neg.add(r, -r.Impact)

@@ -13,6 +13,7 @@ type Scorer struct {
 	kind    string
 	schema  Schema
 	bias    float64 // weight of the constant column
+	avg     float64 // margin of the average training lead: Explain's reference point
 	nums    []numCol
 	cats    []catCol
 	forest  *flatForest // non-nil for KindForest: nums and cats are unused
@@ -51,6 +52,7 @@ func Compile(a *Artifact) (*Scorer, error) {
 		return s, nil
 	}
 	s.bias = a.Weights[0]
+	s.avg = s.bias
 	for _, e := range a.Encoder.Num {
 		c := numCol{enc: e, w: a.Weights[e.Index]}
 		c.enc.Edges = append([]float64(nil), e.Edges...)
@@ -60,6 +62,7 @@ func Compile(a *Artifact) (*Scorer, error) {
 				c.binBase += e.BinShare[k] * w
 			}
 		}
+		s.avg += c.w*c.enc.Shift + c.binBase // z = 0 at the mean
 		s.nums = append(s.nums, c)
 	}
 	for _, e := range a.Encoder.Cat {
@@ -70,6 +73,7 @@ func Compile(a *Artifact) (*Scorer, error) {
 			c.names = append(c.names, e.Name+"="+v)
 			c.base += e.Share[k] * a.Weights[e.Offset+k]
 		}
+		s.avg += c.base
 		s.cats = append(s.cats, c)
 	}
 	return s, nil

@@ -40,7 +40,7 @@ func fitEncoder(ds *Dataset, rows []int, o encoderOptions) model.Encoder {
 		}
 		e.Fill = e.Mean
 		enc.Num = append(enc.Num, e)
-		if o.bins > 1 {
+		if o.bins > 1 && len(vals) > 0 { // a column missing on every row has no quantiles
 			slices.Sort(vals)
 			enc.Num[j].Edges = quantileEdges(vals, o.bins)
 		}

@@ -61,18 +61,32 @@ func withLock(ctx context.Context, rdb redis.UniversalClient, key string, ttl ti
 			}
 		}
 	}()
-	err = f(work)
-	close(done)
-	<-renewed
-	if cause := context.Cause(work); errors.Is(cause, ErrLockLost) && err != nil {
-		err = fmt.Errorf("%w (%v)", cause, err)
+	// finish ends the renewals, then cancels the work and releases the lock
+	// (with a fresh context: ctx may be the one that ended). It also runs
+	// when f panics: otherwise the renewals would go on for as long as the
+	// process lives (a panic recovered upstream, e.g. by the HTTP server's
+	// middleware) and no replica could ever train again.
+	finished := false
+	finish := func(err error) error {
+		finished = true
+		close(done)
+		<-renewed
+		if cause := context.Cause(work); errors.Is(cause, ErrLockLost) && err != nil {
+			err = fmt.Errorf("%w (%v)", cause, err)
+		}
+		cancel(nil)
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer rcancel()
+		if _, rerr := releaseScript.Run(rctx, rdb, []string{key}, token).Result(); rerr != nil && err == nil {
+			err = fmt.Errorf("training: release lock %s: %w", key, rerr)
+		}
+		return err
 	}
-	cancel(nil)
-	// Release with a fresh context: ctx may be the one that ended.
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer rcancel()
-	if _, rerr := releaseScript.Run(rctx, rdb, []string{key}, token).Result(); rerr != nil && err == nil {
-		err = fmt.Errorf("training: release lock %s: %w", key, rerr)
-	}
+	defer func() {
+		if !finished {
+			_ = finish(nil)
+		}
+	}()
+	err = finish(f(work))
 	return true, err
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
 	"strconv"
@@ -17,20 +18,24 @@ import (
 )
 
 // rescoreOnSwap re-scores every lead after the served model changed. Every
-// replica swaps, but a Redis key per version lets only the first one rescore.
+// replica swaps, but only the first one to swap to a version rescores: the
+// key rescore:last holds the version the leads were last rescored for, and
+// the replica that changes it does the work. (A key per version would skip
+// a rollback, or a re-promotion, to a version rescored for earlier: the
+// leads would keep the scores of the model just rolled back.)
 func rescoreOnSwap(ctx context.Context, rdb redis.UniversalClient, prefix string, r *rank.Ranker, swapped <-chan string, log *slog.Logger) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case v := <-swapped:
-			won, err := rdb.SetNX(ctx, prefix+"rescore:"+v, time.Now().UTC().Format(time.RFC3339), 24*time.Hour).Result()
-			if err != nil {
+			prev, err := rdb.SetArgs(ctx, prefix+"rescore:last", v, redis.SetArgs{Get: true}).Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
 				log.Warn("rescore after model swap: cannot take the rescore key", "version", v, "err", err)
 				continue
 			}
-			if !won {
-				continue // another replica rescores for this version
+			if err == nil && prev == v {
+				continue // another replica rescores (or has rescored) for this version
 			}
 			if _, err := r.RescoreAll(ctx, time.Now()); err != nil && ctx.Err() == nil {
 				log.Error("rescore after model swap failed; leads keep their old scores until their next event", "version", v, "err", err)
