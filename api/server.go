@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"fmt"
 	gojson "github.com/goccy/go-json"
 	"log/slog"
+	"net"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -170,17 +172,26 @@ func (s *Server) App() *fiber.App { return s.app }
 // Serve listens on addr until ctx ends, then stops taking requests and waits
 // up to drain for in-flight ones.
 func (s *Server) Serve(ctx context.Context, addr string, drain time.Duration) error {
+	// Listen here, not in the goroutine: a shutdown that comes before the
+	// server took the listener (ctx ended during start-up) finds no listener
+	// to close and returns at once, and Serve would then listen for good.
+	ln, err := net.Listen(s.app.Config().Network, addr)
+	if err != nil {
+		return fmt.Errorf("failed to listen: %w", err)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.app.Listen(addr) }()
+	go func() { errc <- s.app.Listener(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	if err := s.app.ShutdownWithTimeout(drain); err != nil {
-		return err
+	err = s.app.ShutdownWithTimeout(drain)
+	_ = ln.Close() // ends the server's accept loop even if the shutdown came first
+	if serr := <-errc; err == nil {
+		err = serr
 	}
-	return <-errc
+	return err
 }
 
 // statusLabels spells the status codes 100–599 once (strconv.Itoa

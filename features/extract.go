@@ -89,6 +89,23 @@ func (s *Spec) Vocab(name string) []string {
 	return nil
 }
 
+// Canonical returns the value categorical feature name takes for an input
+// value, as Extract gives it ("5001+" → "5001_plus", "Germany" → "de"); a
+// value outside the vocabulary is returned normalised (never Other, which
+// would match every unlisted input), and an unknown name leaves value as is.
+func (s *Spec) Canonical(name, value string) string {
+	for _, c := range s.cats {
+		if c.name == name {
+			n := norm(strings.TrimSpace(value))
+			if v := c.voc.lookup(n); v != Other || n == Other {
+				return v
+			}
+			return n
+		}
+	}
+	return value
+}
+
 func slices0(s []string) []string { return append([]string(nil), s...) }
 
 // Extract writes the feature vector of st at time now into nums and cat,

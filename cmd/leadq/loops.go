@@ -22,7 +22,8 @@ import (
 // key rescore:last holds the version the leads were last rescored for, and
 // the replica that changes it does the work. (A key per version would skip
 // a rollback, or a re-promotion, to a version rescored for earlier: the
-// leads would keep the scores of the model just rolled back.)
+// leads would keep the scores of the model just rolled back.) A rescore that
+// fails or is stopped gives the key back.
 func rescoreOnSwap(ctx context.Context, rdb redis.UniversalClient, prefix string, r *rank.Ranker, swapped <-chan string, log *slog.Logger) error {
 	for {
 		select {
@@ -37,8 +38,15 @@ func rescoreOnSwap(ctx context.Context, rdb redis.UniversalClient, prefix string
 			if err == nil && prev == v {
 				continue // another replica rescores (or has rescored) for this version
 			}
-			if _, err := r.RescoreAll(ctx, time.Now()); err != nil && ctx.Err() == nil {
-				log.Error("rescore after model swap failed; leads keep their old scores until their next event", "version", v, "err", err)
+			if _, err := r.RescoreAll(ctx, time.Now()); err != nil {
+				// Give the version back, so that the next replica to swap it
+				// in (this one's successor after a SIGTERM, say) rescores.
+				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+				_ = rdb.Del(dctx, prefix+"rescore:last").Err()
+				cancel()
+				if ctx.Err() == nil {
+					log.Error("rescore after model swap failed; leads keep their old scores until their next event", "version", v, "err", err)
+				}
 			}
 		}
 	}

@@ -129,9 +129,20 @@ func EnsureTopics(ctx context.Context, brokers []string, partitions int, topics 
 	if len(brokers) == 0 {
 		return errors.New("kafka: no brokers")
 	}
-	conn, err := (&kafka.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", brokers[0])
-	if err != nil {
-		return fmt.Errorf("kafka: %w", err)
+	// Any bootstrap broker will do, as in CheckKafka: one being down must
+	// not stop start-up.
+	var conn *kafka.Conn
+	var errs []error
+	for _, addr := range brokers {
+		c, err := (&kafka.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", addr)
+		if err == nil {
+			conn = c
+			break
+		}
+		errs = append(errs, err)
+	}
+	if conn == nil {
+		return fmt.Errorf("kafka: %w", errors.Join(errs...))
 	}
 	defer conn.Close()
 	ctrl, err := conn.Controller()

@@ -217,8 +217,13 @@ func (c Config) Validate() error {
 	if c.RepDailyCap < 0 {
 		return errors.New("LEADQ_REP_DAILY_CAP: must not be negative (0 means no limit)")
 	}
-	if c.RateLimit < 0 || c.FormRateLimit < 0 {
-		return errors.New("LEADQ_RATE_LIMIT and LEADQ_FORM_RATE_LIMIT: must not be negative (0 means no limit)")
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"LEADQ_RATE_LIMIT", c.RateLimit}, {"LEADQ_FORM_RATE_LIMIT", c.FormRateLimit}} {
+		if !(r.v >= 0) { // also NaN, which compares false with everything
+			return fmt.Errorf("%s: must be a number not below 0 (0 means no limit), got %g", r.name, r.v)
+		}
 	}
 	for _, o := range c.CORSOrigins {
 		if u, err := url.Parse(o); o != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "") {

@@ -60,7 +60,8 @@ func ParseCallingHours(s string) (*Hours, error) {
 }
 
 func clock(s string) (time.Duration, error) {
-	t, err := time.Parse("15:04", strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	t, err := time.Parse("15:04", s)
 	if s == "24:00" {
 		return 24 * time.Hour, nil
 	}

@@ -38,11 +38,28 @@ type Ranker struct {
 
 // New returns a Ranker.
 func New(rdb redis.UniversalClient, store *features.Store, live *model.Live, q *queue.Queue, router route.Router, log *slog.Logger) *Ranker {
-	r := &Ranker{rdb: rdb, store: store, live: live, queue: q, router: router, log: log, catIdx: map[string]int{}}
+	r := &Ranker{rdb: rdb, store: store, live: live, queue: q, router: canonicalRules(router, store.Spec()), log: log, catIdx: map[string]int{}}
 	for i, n := range store.Spec().CatNames() {
 		r.catIdx[n] = i
 	}
 	return r
+}
+
+// canonicalRules rewrites the rules' values in the form Extract gives the
+// lead's features ("5001+" → "5001_plus", "Germany" → "de"), which pool
+// compares them with; rules as written would never match such values.
+func canonicalRules(router route.Router, spec *features.Spec) route.Router {
+	out := route.Router{Default: router.Default, Rules: make([]route.Rule, len(router.Rules))}
+	for i, rule := range router.Rules {
+		m := make(map[string][]string, len(rule.Match))
+		for field, vals := range rule.Match {
+			for _, v := range vals {
+				m[field] = append(m[field], spec.Canonical(field, v))
+			}
+		}
+		out.Rules[i] = route.Rule{Pool: rule.Pool, Match: m}
+	}
+	return out
 }
 
 // Router returns the routing rules.
