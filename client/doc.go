@@ -38,16 +38,19 @@
 //   - 503 Service Unavailable and other transport errors (a reset
 //     connection, a timeout), only for calls that are safe to repeat: the
 //     server may have acted before the failure. Those are the GETs, Score
-//     (stores nothing), SendEvents (the stream deduplicates by event_id),
-//     CreateLead (it always sends an Idempotency-Key, so a repeat returns the
-//     first answer) and Extend (it renews the lease from now either way).
+//     (stores nothing), CreateLead (it always sends an Idempotency-Key, so a
+//     repeat returns the first answer) and Extend (it renews the lease from
+//     now either way).
 //
-// Next, Outcome, Release, Retrain and Rollback are not retried on such
+// SendEvents, Next, Outcome, Release, Retrain and Rollback are not retried on such
 // ambiguous failures. A Next that timed out may have claimed a lead: a blind
 // retry would claim a second one while the first stays leased to the rep,
 // counts against their claim cap and is hidden from every other rep until the
 // lease expires. An Outcome that timed out may have been applied: a retry
 // would be refused with 409 (the claim is resolved), hiding the success, and
 // the caller should instead look at the lead (Lead) to see what happened. A
-// repeated Rollback would roll back twice, a repeated Retrain train twice.
+// repeated Rollback would roll back twice, a repeated Retrain train twice. A
+// SendEvents whose answer was lost may have reached Kafka, and the stream
+// does not deduplicate events by event_id: a blind retry would count them
+// twice.
 package client
