@@ -375,3 +375,51 @@ func TestCallbackWithoutTimeWaitsOneSpacing(t *testing.T) {
 		t.Fatalf("got %+v, want scheduled at %s", res, want)
 	}
 }
+
+// TestSLAClockStartsAtCallingHours: a lead that arrives outside its calling
+// hours is not late before anyone may call it: its SLA clock starts at the
+// next opening, for the deadline, the breach, the dashboard and the claim.
+func TestSLAClockStartsAtCallingHours(t *testing.T) {
+	t.Parallel()
+	q, _ := newQueue(t, func(c *Config) {
+		c.Hours = &CallingHours{Start: 9 * time.Hour, End: 17 * time.Hour,
+			Days: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}}
+	})
+	ctx := context.Background()
+	// t0 is Friday 09:00 UTC, 04:00 in New York: the opening is 14:00 UTC.
+	open := time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC)
+	upsert(t, q, Lead{ID: "ny", Pool: "p", P: 0.9, TriggerAt: t0, Timezone: "America/New_York"}, t0)
+	upsert(t, q, Lead{ID: "late", Pool: "p", P: 0.5, TriggerAt: t0, Timezone: "America/New_York"}, t0)
+	if st := state(t, q, "p", "ny", t0); !st.SLADueAt.Equal(open.Add(q.cfg.SLA)) {
+		t.Fatalf("SLA due %s, want the opening %s + SLA", st.SLADueAt, open)
+	}
+	// Hours after the trigger but before the opening: not late, not untouched yet.
+	before := open.Add(-time.Minute)
+	if _, err := q.Tick(ctx, []string{"p"}, before); err != nil {
+		t.Fatal(err)
+	}
+	if s := stats(t, q, before, "p")[0]; s.Today.Breaches != 0 || s.Untouched != 0 || s.UntouchedPastSLA != 0 {
+		t.Fatalf("before the opening: breaches %d, untouched %d (past SLA %d)", s.Today.Breaches, s.Untouched, s.UntouchedPastSLA)
+	}
+	if evs, err := q.ReadEvents(ctx, "p", "r", 10); err != nil || len(evs) != 0 {
+		t.Fatalf("before the opening: %d sla_breached events (%v)", len(evs), err)
+	}
+	// Claimed a minute after the opening: within the SLA.
+	c := next(t, q, "ann", []string{"p"}, open.Add(time.Minute))
+	if c.LeadID != "ny" || !c.FirstAttempt || c.SLABreached || !c.SLADueAt.Equal(open.Add(q.cfg.SLA)) {
+		t.Fatalf("claim %+v", c)
+	}
+	// The other lead is not called: it breaches at the opening + SLA.
+	after := open.Add(q.cfg.SLA + time.Second)
+	if _, err := q.Tick(ctx, []string{"p"}, after); err != nil {
+		t.Fatal(err)
+	}
+	s := stats(t, q, after, "p")[0]
+	if s.Today.WithinSLA != 1 || s.Today.Breaches != 1 || s.Untouched != 1 || s.UntouchedPastSLA != 1 || !s.OldestUntouchedAt.Equal(open) {
+		t.Fatalf("after the deadline: within SLA %d, breaches %d, untouched %d (past SLA %d, oldest %s)",
+			s.Today.WithinSLA, s.Today.Breaches, s.Untouched, s.UntouchedPastSLA, s.OldestUntouchedAt)
+	}
+	if st := state(t, q, "p", "late", after); !st.SLABreached {
+		t.Fatalf("unclaimed lead past its deadline: %+v", st)
+	}
+}

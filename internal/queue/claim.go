@@ -36,7 +36,8 @@ type Claim struct {
 	TriggerAt      time.Time // latest trigger, to show the SLA clock
 	FirstAttempt   bool      // first claim since the trigger: the speed-to-lead moment
 	FirstAttemptAt time.Time // first claim since the trigger (this one if FirstAttempt)
-	SLADueAt       time.Time // trigger + SLA
+	SLAStartAt     time.Time // the SLA clock's start: the trigger, or the next calling-hours opening after it
+	SLADueAt       time.Time // SLAStartAt + SLA
 	// Data is the lead's hash at Config.LeadData (empty if the key does not
 	// exist), read in the same script; nil when LeadData is not configured.
 	Data map[string]string
@@ -99,7 +100,8 @@ func (q *Queue) next(ctx context.Context, sdrID string, pools []string, now time
 		return c, ErrEmpty
 	}
 	// r: ok, pool#, id, claim, lease end, segment, now, p, t, attempts,
-	// breached, first, first attempt, lead data, rejected leads passed over
+	// breached, first, first attempt, lead data, rejected leads passed over,
+	// SLA clock start if not the trigger
 	s := func(i int) string { v, _ := r[i].(string); return v }
 	pool := pools[r[1].(int64)-1]
 	c := Claim{
@@ -107,7 +109,11 @@ func (q *Queue) next(ctx context.Context, sdrID string, pools []string, now time
 		Item:      q.item(pool, s(2), int(r[5].(int64)), s(7), s(8), s(9), q.at(s(6))),
 		TriggerAt: q.at(s(8)), FirstAttempt: r[11].(int64) == 1, FirstAttemptAt: q.at(s(12)),
 	}
-	c.SLADueAt = c.TriggerAt.Add(q.cfg.SLA)
+	c.SLAStartAt = c.TriggerAt
+	if s(15) != "" {
+		c.SLAStartAt = q.at(s(15))
+	}
+	c.SLADueAt = c.SLAStartAt.Add(q.cfg.SLA)
 	c.SLABreached = s(10) == "1"
 	c.Skipped = int(r[14].(int64))
 	if kv, ok := r[13].([]any); ok { // false (Lua) comes back as nil: no LeadData

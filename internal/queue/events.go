@@ -21,7 +21,7 @@ type Event struct {
 	Type      string    `json:"type"`
 	Pool      string    `json:"pool"`
 	LeadID    string    `json:"lead_id"`
-	At        time.Time `json:"at"`         // when the queue noticed the breach (deadline: TriggerAt + SLA)
+	At        time.Time `json:"at"`         // when the queue noticed the breach (deadline: TriggerAt, or the calling-hours opening after it, + SLA)
 	TriggerAt time.Time `json:"trigger_at"` // the trigger the deadline ran from
 }
 

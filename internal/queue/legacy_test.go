@@ -138,7 +138,7 @@ func legacyWalk(t *testing.T, seed uint64) {
 			if st.State == StateQueued {
 				queued++
 			}
-			u := st.FirstAttemptAt.IsZero() && !st.TriggerAt.After(now) &&
+			u := st.FirstAttemptAt.IsZero() && !st.SLADueAt.Add(-q.cfg.SLA).After(now) && // SLA clock started
 				(st.State == StateQueued || st.State == StateScheduled || st.State == StateClaimed)
 			if u {
 				untouchedAll++

@@ -86,7 +86,9 @@ func (q *Queue) observePull(c Claim, err error, took time.Duration) {
 	q.m.pulls.WithLabelValues(result).Inc()
 	q.m.skipped.Add(float64(c.Skipped))
 	if err == nil && c.FirstAttempt {
-		wait := time.Duration(c.AgeSeconds * float64(time.Second))
+		// From the start of the SLA clock: the trigger, or the calling-hours
+		// opening after it.
+		wait := time.Duration(c.AgeSeconds*float64(time.Second)) - c.SLAStartAt.Sub(c.TriggerAt)
 		q.m.speed.WithLabelValues(c.Pool).Observe(wait.Seconds())
 		within := "false"
 		if wait <= q.cfg.SLA {

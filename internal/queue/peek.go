@@ -139,7 +139,7 @@ type State struct {
 	SDRID          string    // while claimed
 	LeaseExpiresAt time.Time // while claimed
 	FirstAttemptAt time.Time // first claim since the latest trigger; zero if none yet
-	SLADueAt       time.Time // trigger + SLA
+	SLADueAt       time.Time // trigger (or the next calling-hours opening after it) + SLA
 	SLABreached    bool
 	LastOutcome    string
 	LastOutcomeAt  time.Time
@@ -178,6 +178,9 @@ func (q *Queue) Get(ctx context.Context, pool, leadID string, now time.Time) (St
 		LastOutcome: f["lo"], LastOutcomeAt: tm("lot"), Reason: f["rsn"], Recycled: atoi(f["rc"]),
 	}
 	st.SLADueAt = st.TriggerAt.Add(q.cfg.SLA)
+	if f["ss"] != "" { // the SLA clock started at a calling-hours opening (arm in common.lua)
+		st.SLADueAt = tm("ss").Add(q.cfg.SLA)
+	}
 	if f["st"] == "q" {
 		st.Segment = atoi(f["seg"])
 	}

@@ -121,11 +121,12 @@ type PoolStats struct {
 	Pool                                                 string
 	Queued, Scheduled, Claimed, Nurture, Meeting, Closed int64
 	NurtureExpired                                       int64 // nurture ended without a new trigger
-	// Untouched leads have not been claimed since their latest trigger (one
+	// Untouched leads have not been claimed since their SLA clock started
+	// (the latest trigger, or the next calling-hours opening after it; one
 	// re-triggered while a rep holds it counts again); UntouchedPastSLA of
-	// them were triggered more than the SLA ago.
+	// them started it more than the SLA ago.
 	Untouched, UntouchedPastSLA int64
-	OldestUntouchedAt           time.Time // trigger of the longest-waiting untouched lead; zero if none
+	OldestUntouchedAt           time.Time // SLA clock start of the longest-waiting untouched lead; zero if none
 	Today, Week                 Speed     // this UTC day, and it with the six before
 	Funnel                      map[string]Funnel
 	// Reasons counts closed-loop reasons by the lead's source ("" if none).

@@ -79,7 +79,7 @@ elseif o == 'callback_requested' then
   a = 0
   redis.call('HSET', lk, 't', fmt(at), 'a', '0')
   redis.call('HDEL', lk, 'fa', 'br')
-  arm(P, pf, id, lk, at, now)
+  arm(P, pf, id, lk, at, now, tonumber(redis.call('HGET', lk, 'tzo')), false)
   st = snooze(P, id, lk, at)
   nb = fmt(at)
 else -- rejected, returned: back to the queue, no attempt spent

@@ -17,7 +17,7 @@
 --   P..'log'   stream of outcomes (training labels)
 --   P..'ev'    stream of events for Kafka (sla_breached)
 --   P..'rj:'..sdr a rep's rejections: lead id -> when (claim.lua, next.lua)
---   P..'l:'..id the lead: p t a st seg nb cl sdr lease fa br nu src tzo lo lot rsn rc
+--   P..'l:'..id the lead: p t a st seg nb cl sdr lease fa br nu src tzo lo lot rsn rc ss
 -- Lead states: q queued, s scheduled (snoozed), c claimed, n nurture,
 -- m meeting booked, x closed, e nurture expired.
 --
@@ -241,13 +241,23 @@ local function migrate(P, pf, now, nows)
   end
 end
 
--- arm starts the SLA clock of a lead triggered at t. A lead that reaches the
--- queue already past it (an import, a replay) is flagged but raises no event:
--- the breach happened before leadq knew the lead.
-local function arm(P, pf, id, lk, t, now)
-  redis.call('ZADD', P .. 'un', fmt(t), id) -- untouched since t (stats.lua)
-  if t + pf[5] > now then
-    redis.call('ZADD', P .. 'due', fmt(t + pf[5]), '\1' .. id)
+-- arm starts the SLA clock of a lead triggered at t, whose local time is
+-- UTC+tzo seconds (nil: unknown). Outside its calling hours the clock starts
+-- at the next opening, kept as 'ss' on the lead: a lead nobody may call yet
+-- cannot be late. fresh says the lead is new (no old 'ss' to drop). A lead
+-- that reaches the queue already past its deadline (an import, a replay) is
+-- flagged but raises no event: the breach happened before leadq knew it.
+local function arm(P, pf, id, lk, t, now, tzo, fresh)
+  local s = t
+  if tzo and pf[9] ~= 0 then s = hours(pf, tzo, t) or t end
+  if s ~= t then
+    redis.call('HSET', lk, 'ss', fmt(s))
+  elseif not fresh then
+    redis.call('HDEL', lk, 'ss')
+  end
+  redis.call('ZADD', P .. 'un', fmt(s), id) -- untouched since its SLA clock started (stats.lua)
+  if s + pf[5] > now then
+    redis.call('ZADD', P .. 'due', fmt(s + pf[5]), '\1' .. id)
   else
     redis.call('HSET', lk, 'br', '1')
   end
@@ -265,14 +275,14 @@ end
 -- the caller's strings ('' = none for nb, src and tzo); t is a number.
 local function upsert(P, pf, now, id, p, t, a, nb, src, tzo)
   local lk = P .. 'l:' .. id
-  local v = redis.call('HMGET', lk, 'st', 't', 'nu', 'lot')
+  local v = redis.call('HMGET', lk, 'st', 't', 'nu', 'lot', 'tzo')
   local st = v[1]
   if not st then
     redis.call('HSET', lk, 'p', p, 't', fmt(t), 'a', a)
     if src ~= '' then redis.call('HSET', lk, 'src', src) end
     if tzo ~= '' then redis.call('HSET', lk, 'tzo', tzo) end
     entered(P, lk, src) -- stats.lua
-    arm(P, pf, id, lk, t, now)
+    arm(P, pf, id, lk, t, now, tonumber(tzo), true)
     if nb ~= '' and tonumber(nb) > now then
       return snooze(P, id, lk, tonumber(nb)), lk
     end
@@ -291,7 +301,7 @@ local function upsert(P, pf, now, id, p, t, a, nb, src, tzo)
   if reheat then
     redis.call('HSET', lk, 't', fmt(t), 'a', '0')
     redis.call('HDEL', lk, 'fa', 'br')
-    arm(P, pf, id, lk, t, now)
+    arm(P, pf, id, lk, t, now, tonumber(tzo ~= '' and tzo or v[5]), false)
   end
   if st == 'q' or (reheat and (st == 's' or st == 'n' or st == 'e')) then
     unplace(P, id, lk)

@@ -101,12 +101,12 @@ local function unrefused()
 end
 
 local skipped = 0
-local v = redis.call('HMGET', pools[bj].P .. 'l:' .. bid, 'p', 't', 'a', 'fa', 'br', 'fs')
+local v = redis.call('HMGET', pools[bj].P .. 'l:' .. bid, 'p', 't', 'a', 'fa', 'br', 'fs', 'ss')
 local when = tonumber(redis.call('ZSCORE', pools[bj].P .. 'rj:' .. sdr, bid))
 if when and when > now - rfor then
   bj, bk, bid, skipped = unrefused()
   if bid == nil then return {'empty', skipped} end
-  v = redis.call('HMGET', pools[bj].P .. 'l:' .. bid, 'p', 't', 'a', 'fa', 'br', 'fs')
+  v = redis.call('HMGET', pools[bj].P .. 'l:' .. bid, 'p', 't', 'a', 'fa', 'br', 'fs', 'ss')
 end
 
 -- The claim id routes (pool token), is unguessable (rnd) and names its lead,
@@ -117,7 +117,10 @@ local claim = pl.tok .. '.' .. rnd .. '.' .. bid
 local lease = fmt(now + pl.pf[3])
 redis.call('ZREM', P .. 'z' .. bk, bid)
 redis.call('ZADD', P .. 'due', lease, bid)
--- Speed to lead: the first claim after the latest trigger is its first attempt.
+-- Speed to lead: the first claim after the latest trigger is its first
+-- attempt, timed from the start of the SLA clock (arm: the trigger, or the
+-- next calling-hours opening after it).
+local sla = tonumber(v[7] or v[2])
 local first, fa = 0, v[4]
 if fa then
   redis.call('HSET', lk, 'st', 'c', 'cl', claim, 'sdr', sdr, 'lease', lease)
@@ -125,9 +128,9 @@ else
   first, fa = 1, nows
   redis.call('HSET', lk, 'st', 'c', 'cl', claim, 'sdr', sdr, 'lease', lease, 'fa', nows)
   -- The SLA deadline is pending only if it has not passed (migrate drops passed ones).
-  if tonumber(v[2]) + pl.pf[5] > now then redis.call('ZREM', P .. 'due', '\1' .. bid) end
+  if sla + pl.pf[5] > now then redis.call('ZREM', P .. 'due', '\1' .. bid) end
 end
-claimed(P, pl.pf, bid, now, tonumber(v[2]), first, v[6]) -- dashboard counters (stats.lua)
+claimed(P, pl.pf, bid, now, sla, first, v[6]) -- dashboard counters (stats.lua)
 redis.call('ZADD', KEYS[1], lease, claim)
 if daily > 0 then
   redis.call('INCR', KEYS[2])
@@ -136,4 +139,4 @@ end
 -- The caller builds the lead's queue view from this answer, without reading it again.
 local data = false
 if ARGV[i] then data = redis.call('HGETALL', ARGV[i] .. bid .. ARGV[i + 1]) end
-return {'ok', bj, bid, claim, lease, bk, nows, v[1], v[2], v[3], v[5] or '', first, fa, data, skipped}
+return {'ok', bj, bid, claim, lease, bk, nows, v[1], v[2], v[3], v[5] or '', first, fa, data, skipped, v[7] or ''}

@@ -47,7 +47,8 @@ end
 local speedb = {30, 60, 120, 180, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200}
 
 -- claimed counts a claim of a queued lead (next.lua); first says it is the
--- first since the lead's trigger t: the speed-to-lead moment; marked that
+-- first since the lead's trigger, whose SLA clock started at t (arm): the
+-- speed-to-lead moment; marked that
 -- the lead carries 'fs' (is in the state counts). Speed to lead counts every
 -- first attempt: it is a count of events, never taken back.
 local function claimed(P, pf, id, now, t, first, marked)
