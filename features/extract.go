@@ -136,7 +136,10 @@ func (s *Spec) Extract(st State, now time.Time, nums []float64, cat []string) {
 		nums[i] = 0
 		if v, ok := num(st, f); ok && okRef {
 			// The sum of w·2^(-(now-t)/h) over events, moved from ref to now.
-			nums[i] = v * math.Pow(2, -(nowMs-ref)/s.decay.HalfMs[k])
+			// A reference after now (producers' clock skew, Limits.MaxFuture)
+			// counts as now, as the recency features do: decaying backwards
+			// would weigh a future event above its weight, up to +Inf.
+			nums[i] = v * math.Pow(2, -math.Max(nowMs-ref, 0)/s.decay.HalfMs[k])
 		}
 		i++
 	}
@@ -217,13 +220,15 @@ var seniorityWords = [...]struct{ word, level string }{
 	{"chief", "c_level"}, {"ceo", "c_level"}, {"cto", "c_level"}, {"cfo", "c_level"},
 	{"coo", "c_level"}, {"cmo", "c_level"}, {"cio", "c_level"}, {"cro", "c_level"},
 	{"ciso", "c_level"}, {"founder", "c_level"}, {"cofounder", "c_level"},
-	{"co-founder", "c_level"}, {"owner", "c_level"}, {"president", "c_level"},
+	{"owner", "c_level"}, {"president", "c_level"},
 	{"director", "director"}, {"head", "director"},
 	{"manager", "manager"}, {"lead", "manager"}, {"supervisor", "manager"},
 }
 
 // inferSeniority reads a seniority from a free-text title, word by word
-// (so "Director" does not match "cto"), without allocating.
+// (so "Director" does not match "cto"), without allocating. A hyphen
+// separates words, as norm treats it for the seniority prop: "Vice-President"
+// is "Vice President" and "Co-Founder" is "Co Founder".
 func inferSeniority(title string) string {
 	if title == "" {
 		return ""
@@ -255,5 +260,5 @@ func inferSeniority(title string) string {
 }
 
 func isWordByte(r rune) bool {
-	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-'
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
 }

@@ -134,7 +134,7 @@ func (fs *freshState) extract(s *Spec, now time.Time, nums []float64, cat []stri
 		f := s.decayID + uint16(k)
 		nums[i] = 0
 		if fs.has[f] && fs.has[ref] {
-			nums[i] = fs.num[f] * math.Pow(2, -(nowMs-fs.num[ref])/s.decay.HalfMs[k])
+			nums[i] = fs.num[f] * math.Pow(2, -math.Max(nowMs-fs.num[ref], 0)/s.decay.HalfMs[k])
 		}
 		i++
 	}

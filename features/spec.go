@@ -173,8 +173,10 @@ func NewSpec(c SpecConfig) (*Spec, error) {
 	s.decayID = uint16(len(s.fields))
 	for _, h := range c.HalfLives {
 		n := durName(h)
-		if h <= 0 || seen[n] {
-			return nil, fmt.Errorf("features: spec %s: half-life %v is not positive or repeats", c.Version, h)
+		// Decay arithmetic is in whole milliseconds (HalfMs): a half-life
+		// below 1 ms would be 0 and every decay a division by zero (NaN).
+		if h < time.Millisecond || h%time.Millisecond != 0 || seen[n] {
+			return nil, fmt.Errorf("features: spec %s: half-life %v is not a positive whole number of milliseconds or repeats", c.Version, h)
 		}
 		seen[n] = true
 		s.decay.Fields = append(s.decay.Fields, s.add("d:"+n, false).name)
@@ -211,7 +213,7 @@ func (s *Spec) add(name string, pair bool) field {
 	return f
 }
 
-// durName gives half-lives short names: 1h, 1d, 7d, 30m, 90s.
+// durName gives half-lives short names: 1h, 1d, 7d, 30m, 90s, 1500ms.
 func durName(d time.Duration) string {
 	switch {
 	case d%(24*time.Hour) == 0:
@@ -220,8 +222,10 @@ func durName(d time.Duration) string {
 		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
 	case d%time.Minute == 0:
 		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 	}
-	return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
 }
 
 // firmoProps are the string props kept last-write-wins, in firmoValue's
