@@ -62,6 +62,7 @@ func main() {
 	thrQ := b.throughput(msgs, true)
 	p50, p99, n := b.latency(*rate, *dur, false)
 	q50, q99, qn := b.latency(*rate, *dur, true)
+	offered := *rate * int(*dur/time.Second) // every event must be seen: a lost or late one is not a fast one
 
 	fmt.Printf("Feature ingest, real Kafka 4.1.1 → real Redis %s, %d cores (%s), %d partitions, batch %d, %d leads\n\n",
 		redisVersion(b.rdb), runtime.NumCPU(), cpuModel(), *partitions, *batch, *leads)
@@ -72,9 +73,9 @@ func main() {
 	fmt.Printf("| consumer ÷ limit | %.0f%% | ≥ 50%% → %s |\n", 100*thr/limit, verdict(thr >= limit/2))
 	fmt.Printf("| one consumer with re-scoring and re-queueing (the production path) | %.0f events/s | — |\n", thrQ)
 	fmt.Printf("| event-to-feature p50 at %d events/s offered (%d events) | %.1f ms | — |\n", *rate, n, ms(p50))
-	fmt.Printf("| event-to-feature p99 at %d events/s offered | %.1f ms | ≤ 500 ms → %s |\n", *rate, ms(p99), verdict(p99 <= 500*time.Millisecond))
+	fmt.Printf("| event-to-feature p99 at %d events/s offered | %.1f ms | ≤ 500 ms → %s |\n", *rate, ms(p99), verdict(p99 <= 500*time.Millisecond && n >= offered))
 	fmt.Printf("| event-to-queue p50 at %d events/s offered (%d events, re-scored and re-queued) | %.1f ms | — |\n", *rate, qn, ms(q50))
-	fmt.Printf("| event-to-queue p99 at %d events/s offered | %.1f ms | ≤ 500 ms → %s |\n", *rate, ms(q99), verdict(q99 <= 500*time.Millisecond))
+	fmt.Printf("| event-to-queue p99 at %d events/s offered | %.1f ms | ≤ 500 ms → %s |\n", *rate, ms(q99), verdict(q99 <= 500*time.Millisecond && qn >= offered))
 }
 
 type bench struct {
@@ -145,11 +146,12 @@ func (b *bench) throughput(msgs []kafka.Message, rerank bool) float64 {
 	}
 	check(w.Close())
 	var first, last time.Time
+	var firstN int // the first batch's events: committed at `first`, so not inside the timed span
 	var done atomic.Int64
 	ctx, cancel := context.WithCancel(ctx)
 	c := b.consumer(topic, rerank, func(ms []kafka.Message, at time.Time) {
 		if first.IsZero() {
-			first = at
+			first, firstN = at, len(ms)
 		}
 		last = at
 		if done.Add(int64(len(ms))) >= int64(len(msgs)) {
@@ -158,8 +160,9 @@ func (b *bench) throughput(msgs []kafka.Message, rerank bool) float64 {
 	})
 	check(c.Run(ctx))
 	// Timed from the first commit to the last: group join and the first
-	// fetch are start-up, not throughput.
-	return float64(done.Load()) / last.Sub(first).Seconds()
+	// fetch are start-up, not throughput; the events of the first batch were
+	// applied before that span began, so they are not counted in it.
+	return float64(done.Load()-int64(firstN)) / last.Sub(first).Seconds()
 }
 
 // latency offers rate events/s for d and returns p50 and p99 of the time from

@@ -172,7 +172,10 @@ func main() {
 		id, err := popScript.Run(c.UserContext(), rdb, []string{zkey}).Text()
 		switch {
 		case errors.Is(err, redis.Nil):
-			return c.SendStatus(fiber.StatusNoContent)
+			// An empty set means the run outgrew the fill: answer an error
+			// wrk counts (it counts only statuses ≥ 400), not a cheap 204 that
+			// would pass for a pull.
+			return c.Status(fiber.StatusServiceUnavailable).SendString("baseline set empty")
 		case err != nil:
 			return c.Status(fiber.StatusServiceUnavailable).SendString(err.Error())
 		}

@@ -4,6 +4,8 @@
 //	loadqueue -prefix P -from 0 -n 10000      add leads bl-0 … bl-9999 to pool "default"
 //	loadqueue -prefix P -count                 print how many leads pool "default" ranks
 //	loadqueue -prefix P -clean -topics a,b    unlink every key under P and delete the Kafka topics
+//	loadqueue -prefix P -claims rep-T- [-ids F] count the open claims of the reps rep-T-* and the distinct
+//	                                           leads they hold (a lead handed out twice is two claims, one lead)
 //
 // Leads get a random calibrated probability and a trigger spread over the
 // last three days (one in ten within the last 30 minutes, so every curve
@@ -42,6 +44,8 @@ func main() {
 	topics := flag.String("topics", "", "with -clean: Kafka topics to delete, comma-separated")
 	brokers := flag.String("brokers", os.Getenv("LEADQ_TEST_KAFKA_BROKERS"), "with -clean: Kafka brokers")
 	count := flag.Bool("count", false, "print how many leads -pool ranks (queued) and exit")
+	claims := flag.String("claims", "", "print RESULT claims=<open claims of the reps whose sdr_id starts with this> distinct=<leads they are on> and exit")
+	ids := flag.String("ids", "", "with -claims: append the claimed lead ids to this file")
 	flag.Parse()
 	if *prefix == "" || strings.ContainsAny(*prefix, "*?[") {
 		log.Fatal("loadqueue: -prefix is required and must not contain glob characters")
@@ -65,6 +69,18 @@ func main() {
 				log.Printf("loadqueue: deleting topics: %v", err)
 			}
 		}
+		return
+	}
+
+	if *claims != "" {
+		if strings.ContainsAny(*claims, "*?[]{}\\") {
+			log.Fatal("loadqueue: -claims must not contain glob characters or braces")
+		}
+		n, distinct, err := countClaims(ctx, rdb, *prefix, *claims, *ids)
+		if err != nil {
+			log.Fatalf("loadqueue: claims: %v", err)
+		}
+		fmt.Printf("RESULT claims=%d distinct=%d\n", n, distinct)
 		return
 	}
 
@@ -148,6 +164,75 @@ func queuedCount(ctx context.Context, rdb *redis.Client, prefix, pool string, se
 		n += c.Val()
 	}
 	return n, nil
+}
+
+// countClaims reads the open-claim ledger (<prefix>q:r:{<rep>}:cl, a sorted
+// set of claim ids "<pool>.<random>.<lead>") of every rep whose id starts
+// with rep, and returns how many claims they hold and on how many distinct
+// leads. It reads the state after the run, so unlike wrk's count it also sees
+// the requests wrk left in flight when it stopped.
+func countClaims(ctx context.Context, rdb *redis.Client, prefix, rep, idsPath string) (int, int, error) {
+	var out *os.File
+	if idsPath != "" {
+		f, err := os.OpenFile(idsPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer f.Close()
+		out = f
+	}
+	seen := map[string]struct{}{}
+	n := 0
+	var sb strings.Builder
+	iter := rdb.Scan(ctx, 0, prefix+"q:r:{"+rep+"*}:cl", 5000).Iterator()
+	var keys []string
+	flush := func() error {
+		if len(keys) == 0 {
+			return nil
+		}
+		p := rdb.Pipeline()
+		cmds := make([]*redis.StringSliceCmd, len(keys))
+		for i, k := range keys {
+			cmds[i] = p.ZRange(ctx, k, 0, -1)
+		}
+		if _, err := p.Exec(ctx); err != nil {
+			return err
+		}
+		for _, c := range cmds {
+			for _, id := range c.Val() {
+				_, rest, ok1 := strings.Cut(id, ".")
+				_, lead, ok2 := strings.Cut(rest, ".")
+				if !ok1 || !ok2 {
+					return fmt.Errorf("malformed claim id %q", id)
+				}
+				n++
+				seen[lead] = struct{}{}
+				sb.WriteString(lead)
+				sb.WriteByte('\n')
+			}
+		}
+		keys = keys[:0]
+		return nil
+	}
+	for iter.Next(ctx) {
+		if keys = append(keys, iter.Val()); len(keys) == 1000 {
+			if err := flush(); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return 0, 0, err
+	}
+	if err := flush(); err != nil {
+		return 0, 0, err
+	}
+	if out != nil {
+		if _, err := out.WriteString(sb.String()); err != nil {
+			return 0, 0, err
+		}
+	}
+	return n, len(seen), nil
 }
 
 // unlinkPrefix unlinks every key whose name starts with prefix.

@@ -45,6 +45,7 @@ type stats struct {
 	errs     int
 	seen     map[string]struct{}
 	dups     int
+	noid     int // 200 answers without a parseable claim id: the duplicate check could not see them
 	idsOut   *bufio.Writer
 	firstErr string
 }
@@ -66,6 +67,9 @@ func (s *stats) record(code int, lat, lag time.Duration, lead string, err error,
 	s.codes[code]++
 	if keep {
 		s.lat = append(s.lat, lat)
+	}
+	if code == http.StatusOK && lead == "" {
+		s.noid++
 	}
 	if lead != "" {
 		if _, ok := s.seen[lead]; ok {
@@ -241,6 +245,9 @@ func main() {
 		if code != 200 && code != 201 {
 			other = append(other, fmt.Sprintf("%d:%d", code, c))
 		}
+	}
+	if st.noid > 0 { // counted as "other" so that every verdict requiring other=- fails
+		other = append(other, fmt.Sprintf("200-without-claim-id:%d", st.noid))
 	}
 	slices.Sort(other)
 	otherS := strings.Join(other, ",")
