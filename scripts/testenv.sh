@@ -255,7 +255,7 @@ kafka_resolve_jars() {
 	rm -rf "$work" "$LIBS.tmp"
 	mkdir -p "$work"
 	cp "$POM" "$work/pom.xml" # run Maven outside the repo (it may create target/)
-	if ! (cd "$work" && mvn -q -B -ntp -Dmaven.repo.local="$CACHE/m2" \
+	if ! (cd "$work" && mvn -q -B -ntp --strict-checksums -Dmaven.repo.local="$CACHE/m2" \
 		org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
 		-DincludeScope=runtime -DoutputDirectory="$LIBS.tmp") </dev/null >"$mvnlog" 2>&1; then
 		show_tail "$mvnlog"
