@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,7 +57,7 @@ type QueueItem struct {
 func (s *Server) pools(raw string) []string {
 	var out []string
 	for _, p := range strings.Split(raw, ",") {
-		if p = strings.TrimSpace(p); p != "" {
+		if p = strings.TrimSpace(p); p != "" && !slices.Contains(out, p) { // a pool listed twice is one pool
 			out = append(out, p)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -154,3 +155,15 @@ func testPostNext(t *testing.T, inScript bool) {
 }
 
 func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestPoolsListedTwice: ?pools=a,a is pool a once (the queue view and the
+// stats would otherwise show its leads and counts twice).
+func TestPoolsListedTwice(t *testing.T) {
+	s := &Server{cfg: Config{Pools: []string{"default"}}}
+	if got := s.pools(" a, a,b,,a "); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("pools = %v, want [a b]", got)
+	}
+	if got := s.pools(""); !slices.Equal(got, []string{"default"}) {
+		t.Fatalf("no pools = %v, want the configured ones", got)
+	}
+}

@@ -301,6 +301,10 @@ func EnvName(flagName string) string {
 	return "LEADQ_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// commandLineOnly are flags no environment variable may set: a
+// confirmation of a destructive command (replay --yes) must be typed.
+var commandLineOnly = map[string]bool{"yes": true}
+
 // applyEnv sets every flag not given on the command line from its LEADQ_
 // variable, so flags win over the environment and the environment over defaults.
 func applyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
@@ -308,7 +312,7 @@ func applyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if err != nil || given[f.Name] {
+		if err != nil || given[f.Name] || commandLineOnly[f.Name] {
 			return
 		}
 		if v, ok := lookup(EnvName(f.Name)); ok {

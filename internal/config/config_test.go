@@ -1,6 +1,7 @@
 package config
 
 import (
+	"flag"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,24 @@ func TestParseCallingHours(t *testing.T) {
 	}
 	if h, err := ParseCallingHours("08:00-20:00,fri-mon"); err != nil || len(h.Days) != 4 {
 		t.Fatalf("wrapping range: %+v %v", h, err)
+	}
+}
+
+// TestYesIsCommandLineOnly: a destructive command's confirmation (replay
+// --yes) cannot come from the environment, where it could linger.
+func TestYesIsCommandLineOnly(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{nil, false}, {[]string{"--yes"}, true}} {
+		var yes bool
+		if _, err := Parse("t", tc.args, lookup(map[string]string{"LEADQ_YES": "true"}), func(fs *flag.FlagSet) {
+			fs.BoolVar(&yes, "yes", false, "confirm")
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if yes != tc.want {
+			t.Errorf("args %v with LEADQ_YES=true: yes = %v, want %v", tc.args, yes, tc.want)
+		}
 	}
 }
