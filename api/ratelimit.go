@@ -61,14 +61,17 @@ func (l *limiters) allow(key string, now time.Time) (bool, time.Duration) {
 // too. Limits are per replica.
 func (s *Server) rateLimit(c *fiber.Ctx, scope, keyHash string) error {
 	now := requestTime(c)
-	if s.perKey != nil {
-		if ok, wait := s.perKey.allow(keyHash, now); !ok {
-			return tooMany(c, wait, "this API key is over its rate limit")
-		}
-	}
+	// The address first: a request it refuses must not spend the key's
+	// tokens, or one client over its limit would starve a public form key
+	// that every visitor shares.
 	if scope == "form" && s.perIP != nil {
 		if ok, wait := s.perIP.allow(c.IP(), now); !ok {
 			return tooMany(c, wait, "too many form submissions from this address")
+		}
+	}
+	if s.perKey != nil {
+		if ok, wait := s.perKey.allow(keyHash, now); !ok {
+			return tooMany(c, wait, "this API key is over its rate limit")
 		}
 	}
 	return nil

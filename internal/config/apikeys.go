@@ -25,6 +25,11 @@ func ParseAPIKeys(s string) ([]APIKey, error) {
 			return nil, fmt.Errorf("entry %d: want scope:secret", i+1)
 		}
 		if !slices.Contains(Scopes, scope) {
+			// A value as long as a secret may be one (a pair written
+			// secret:scope): the error is logged, so it is not shown.
+			if len(scope) >= 8 {
+				return nil, fmt.Errorf("entry %d: unknown scope (not shown: it may be a secret; pairs are scope:secret; want form, ingest, dialer or admin)", i+1)
+			}
 			return nil, fmt.Errorf("entry %d: unknown scope %q (want form, ingest, dialer or admin)", i+1, scope)
 		}
 		if len(secret) < 8 {

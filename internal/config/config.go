@@ -148,6 +148,11 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.RedisURL != "" {
+		// url.Parse's error quotes the URL, and its password when that has
+		// characters such as # / % not percent-encoded: neither is shown.
+		if _, err := url.Parse(c.RedisURL); err != nil {
+			return errors.New("LEADQ_REDIS_URL: not a valid URL (not shown: it may hold a password); percent-encode characters such as # / ? % @ : in the password")
+		}
 		if _, err := redis.ParseURL(c.RedisURL); err != nil {
 			return fmt.Errorf("LEADQ_REDIS_URL %q: %v", maskURL(c.RedisURL), err)
 		}
@@ -269,7 +274,10 @@ func orEmbedded(s string) string {
 // maskURL hides a password in a URL so it can be logged.
 func maskURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil {
+		return "(not a valid URL, not shown)"
+	}
+	if u.User == nil {
 		return raw
 	}
 	if _, ok := u.User.Password(); ok {
