@@ -296,12 +296,15 @@ func TestInvalidArguments(t *testing.T) {
 	}
 }
 
+// nineToFive sets calling hours of 09:00–17:00, Monday to Friday.
+func nineToFive(c *Config) {
+	c.Hours = &CallingHours{Start: 9 * time.Hour, End: 17 * time.Hour,
+		Days: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}}
+}
+
 func TestCallingHours(t *testing.T) {
 	t.Parallel()
-	q, _ := newQueue(t, func(c *Config) {
-		c.Hours = &CallingHours{Start: 9 * time.Hour, End: 17 * time.Hour,
-			Days: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}}
-	})
+	q, _ := newQueue(t, nineToFive)
 	ctx := context.Background()
 	// t0 is Friday 2026-11-20 09:00 UTC: 04:00 in New York (UTC−5), 10:00 in Berlin.
 	ny := upsert(t, q, Lead{ID: "ny", Pool: "p", P: 0.9, TriggerAt: t0, Timezone: "America/New_York"}, t0)
@@ -381,10 +384,7 @@ func TestCallbackWithoutTimeWaitsOneSpacing(t *testing.T) {
 // next opening, for the deadline, the breach, the dashboard and the claim.
 func TestSLAClockStartsAtCallingHours(t *testing.T) {
 	t.Parallel()
-	q, _ := newQueue(t, func(c *Config) {
-		c.Hours = &CallingHours{Start: 9 * time.Hour, End: 17 * time.Hour,
-			Days: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}}
-	})
+	q, _ := newQueue(t, nineToFive)
 	ctx := context.Background()
 	// t0 is Friday 09:00 UTC, 04:00 in New York: the opening is 14:00 UTC.
 	open := time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC)
