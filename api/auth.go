@@ -56,6 +56,11 @@ func (s *Server) require(scope string) fiber.Handler {
 		}
 		got, id, ok := s.keys.scopeOf(secret)
 		if !ok {
+			// Unknown keys are limited per client address (10/s, bursts
+			// of 20), so keys cannot be guessed at the server's full speed.
+			if ok, wait := s.badKeys.allow(c.IP(), requestTime(c)); !ok {
+				return tooMany(c, wait, "too many requests with unknown API keys from this address")
+			}
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="leadq", error="invalid_token"`)
 			return problem(fiber.StatusUnauthorized, "unknown API key")
 		}

@@ -83,16 +83,20 @@ type Server struct {
 	keys    *keyring
 	perKey  *limiters
 	perIP   *limiters
+	badKeys *limiters // requests with unknown keys, per client address
 	now     func() time.Time
 	latency *prometheus.HistogramVec
 }
 
 // New builds the application and registers every route.
 func New(cfg Config) *Server {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
 	if cfg.EventsTimeout <= 0 {
 		cfg.EventsTimeout = 5 * time.Second
 	}
-	s := &Server{cfg: cfg, keys: newKeyring(cfg.APIKeys), now: cfg.Now}
+	s := &Server{cfg: cfg, keys: newKeyring(cfg.APIKeys), now: cfg.Now, badKeys: newLimiters(10, 20)}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -267,7 +271,10 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	var down []FieldProblem
 	for _, ch := range s.cfg.Checks {
 		if err := ch.Check(ctx); err != nil {
-			down = append(down, FieldProblem{Field: ch.Name, Detail: err.Error()})
+			// /readyz needs no key: the error (addresses, hosts) goes to the
+			// log, not to whoever asks.
+			s.cfg.Log.Warn("readiness check failed", "dependency", ch.Name, "err", err)
+			down = append(down, FieldProblem{Field: ch.Name, Detail: "unreachable"})
 		}
 	}
 	if len(down) > 0 {

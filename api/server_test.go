@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,6 +52,10 @@ func TestReadyz(t *testing.T) {
 			if p.Status != 503 || len(p.Errors) != 1 || p.Errors[0].Field != "kafka" {
 				t.Fatalf("problem must name kafka: %+v", p)
 			}
+			// /readyz needs no key: the dependency's error stays in the log.
+			if strings.Contains(p.Detail+p.Errors[0].Detail, "dial tcp") {
+				t.Fatalf("public readiness answer shows the dependency's error: %+v", p)
+			}
 		})
 	}
 }
@@ -62,5 +68,25 @@ func TestUnknownRouteIsProblemJSON(t *testing.T) {
 	}
 	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// TestUnknownKeysAreLimited: requests with unknown keys are limited per
+// client address, so keys cannot be guessed at the server's full speed.
+func TestUnknownKeysAreLimited(t *testing.T) {
+	t.Parallel()
+	s := newTestServer()
+	codes := map[int]int{}
+	for i := range 40 {
+		req := httptest.NewRequest("GET", "/v1/model", nil)
+		req.Header.Set("Authorization", "Bearer guess-"+strconv.Itoa(i))
+		resp, err := s.App().Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes[resp.StatusCode]++
+	}
+	if codes[401] < 10 || codes[401] > 25 || codes[429] == 0 {
+		t.Fatalf("40 quick guesses from one address answered %v, want about 20 × 401 then 429", codes)
 	}
 }
