@@ -27,12 +27,14 @@ func (s *Scorer) Explain(num []float64, cat []string, dst []Reason) []Reason {
 	if s.forest != nil {
 		return s.forest.explain(&s.cal, num, cat, dst)
 	}
-	// Contributions are in margin units and add up to margin − avg; like a
-	// forest's, they are scaled to calibrated log-odds, so that they add up
-	// to the row's log-odds minus the average lead's (the calibration's
-	// slope is not 1, and isotonic calibration is not even linear).
-	scale := logOddsPerMargin(&s.cal, s.avg, s.Margin(num, cat))
+	// Contributions are in margin units and add up to margin − avg. Like a
+	// forest's, they are then scaled to calibrated log-odds, so that they add
+	// up to the row's log-odds minus the average lead's (the calibration's
+	// slope is not 1, and isotonic calibration is not even linear). The
+	// scale is one number for the row, so the top reasons are picked in
+	// margin units, and the margin is their sum: one pass over the inputs.
 	var pos, neg top3
+	sum := 0.0
 	for i := range s.nums {
 		c := &s.nums[i]
 		x := num[i]
@@ -45,19 +47,33 @@ func (s *Scorer) Explain(num []float64, cat []string, dst []Reason) []Reason {
 		if len(c.binW) > 0 {
 			impact += c.binW[c.enc.Bin(x)] - c.binBase
 		}
-		impact *= scale
+		sum += impact
 		r := Reason{Feature: c.enc.Name, Value: x, Impact: impact}
 		pos.add(r, impact)
 		neg.add(r, -impact)
 	}
 	for i := range s.cats {
 		c := &s.cats[i]
-		r := Reason{Feature: c.other, Value: 1, Impact: -c.base * scale}
+		r := Reason{Feature: c.other, Value: 1, Impact: -c.base}
 		if k, ok := c.index[cat[i]]; ok {
-			r.Feature, r.Impact = c.names[k], (c.w[k]-c.base)*scale
+			r.Feature, r.Impact = c.names[k], c.w[k]-c.base
 		}
+		sum += r.Impact
 		pos.add(r, r.Impact)
 		neg.add(r, -r.Impact)
+	}
+	scale := logOddsPerMargin(&s.cal, s.avg, s.avg+sum)
+	switch {
+	case scale == 0: // a flat stretch of the calibration: nothing moves the probability
+		return dst
+	case scale < 0: // a decreasing calibration turns raisers into lowerers
+		pos, neg = neg, pos
+	}
+	for i := range pos.n {
+		pos.r[i].Impact *= scale
+	}
+	for i := range neg.n {
+		neg.r[i].Impact *= scale
 	}
 	dst = append(dst, pos.r[:pos.n]...)
 	return append(dst, neg.r[:neg.n]...)

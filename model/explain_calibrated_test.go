@@ -9,9 +9,18 @@ import (
 // training lead, and the forest's impacts add up to exactly that
 // (TestForestExplainAddsUp). A calibrated logistic regression's must too:
 // a trained model's Platt slope is never 1.
+// A decreasing calibration (Platt slope below 0) turns what raises the
+// margin into what lowers the probability: the reasons swap sides.
 func TestLogRegExplainAddsUpToCalibratedLogOdds(t *testing.T) {
+	for _, slope := range []float64{2, -2} {
+		explainAddsUp(t, slope)
+	}
+}
+
+func explainAddsUp(t *testing.T, slope float64) {
+	t.Helper()
 	a := testArtifact()
-	a.Calibration = Calibration{Method: CalPlatt, A: 2, B: -0.5}
+	a.Calibration = Calibration{Method: CalPlatt, A: slope, B: -0.5}
 	s, err := Compile(a)
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +37,19 @@ func TestLogRegExplainAddsUpToCalibratedLogOdds(t *testing.T) {
 	}
 	want := logit(s.Score(num, cat)) - logit(a.Calibration.Apply(avg))
 	if len(rs) != 4 || math.Abs(sum-want) > 1e-9 {
-		t.Fatalf("impacts %+v add up to %v, want the calibrated log-odds change %v", rs, sum, want)
+		t.Fatalf("slope %v: impacts %+v add up to %v, want the calibrated log-odds change %v", slope, rs, sum, want)
+	}
+	// Positive reasons first, largest first, then the negative ones, most negative first.
+	n := 0
+	for n < len(rs) && rs[n].Impact > 0 {
+		if n > 0 && rs[n].Impact > rs[n-1].Impact {
+			t.Fatalf("slope %v: positive reasons out of order: %+v", slope, rs)
+		}
+		n++
+	}
+	for i := n; i < len(rs); i++ {
+		if rs[i].Impact >= 0 || (i > n && rs[i].Impact < rs[i-1].Impact) {
+			t.Fatalf("slope %v: negative reasons out of order: %+v", slope, rs)
+		}
 	}
 }
