@@ -87,14 +87,12 @@ func (s *Server) postLead(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		return c.Status(form.Answer.Status).Send(form.Answer.Body)
 	}
+	reqID := randomID()
 	if key != "" {
 		if err := s.outboxReady(); err != nil {
 			s.cfg.Idents.Abandon(context.WithoutCancel(ctx), "form", key)
 			return err
 		}
-	}
-	reqID := randomID()
-	if key != "" {
 		h := sha256.Sum256([]byte(key))
 		reqID = hex.EncodeToString(h[:12]) // retries carry the same event ids
 	}

@@ -177,10 +177,11 @@ func (q *Queue) Get(ctx context.Context, pool, leadID string, now time.Time) (St
 		FirstAttemptAt: tm("fa"), SLABreached: f["br"] == "1",
 		LastOutcome: f["lo"], LastOutcomeAt: tm("lot"), Reason: f["rsn"], Recycled: atoi(f["rc"]),
 	}
-	st.SLADueAt = st.TriggerAt.Add(q.cfg.SLA)
+	start := st.TriggerAt
 	if f["ss"] != "" { // the SLA clock started at a calling-hours opening (arm in common.lua)
-		st.SLADueAt = tm("ss").Add(q.cfg.SLA)
+		start = tm("ss")
 	}
+	st.SLADueAt = start.Add(q.cfg.SLA)
 	if f["st"] == "q" {
 		st.Segment = atoi(f["seg"])
 	}

@@ -270,6 +270,17 @@ local function head(P, pf, k, now)
   return r[1], tonumber(r[2]) + O(pf, k) - L(pf, k) * now
 end
 
+-- reheats says whether a trigger at t re-heats a lead in state st whose
+-- stored trigger is ot: a later trigger does, and so does, while ot is a
+-- scheduled callback's agreed (future) time, a trigger after the callback
+-- was requested (lot() reads that time: rescore.lua's fast path reads it only
+-- then). A meeting or a closed lead stays so (only its score is kept current).
+local function reheats(t, ot, st, now, lot)
+  if st == 'm' or st == 'x' then return false end
+  if t > ot then return true end
+  return ot > now and t > (tonumber(lot()) or math.huge)
+end
+
 -- upsert places a new lead or re-places a known one: Upsert's semantics,
 -- shared by upsert.lua and rescore.lua's fallback. p, a, nb, src and tzo are
 -- the caller's strings ('' = none for nb, src and tzo); t is a number.
@@ -288,13 +299,9 @@ local function upsert(P, pf, now, id, p, t, a, nb, src, tzo)
     end
     return place(P, pf, id, lk, now), lk
   end
-  -- A later trigger re-heats: fresh cadence, fresh SLA clock, back into the
-  -- window even from snooze or nurture. Triggers never move backwards, and a
-  -- meeting or a closed lead stays so (only its score is kept current).
-  -- A scheduled callback stores its agreed (future) time as t; a real
-  -- trigger after the callback was requested (lot) still re-heats.
-  local ot = tonumber(v[2])
-  local reheat = (t > ot or (ot > now and v[4] and t > tonumber(v[4]))) and st ~= 'm' and st ~= 'x'
+  -- A re-heat: fresh cadence, fresh SLA clock, back into the window even
+  -- from snooze or nurture. Triggers never move backwards.
+  local reheat = reheats(t, tonumber(v[2]), st, now, function() return v[4] end)
   redis.call('HSET', lk, 'p', p)
   if src ~= '' then redis.call('HSET', lk, 'src', src) end
   if tzo ~= '' then redis.call('HSET', lk, 'tzo', tzo) end

@@ -47,11 +47,9 @@ for i = 3, #ARGV, 5 do
   local v = redis.call('HMGET', lk, 'st', 't', 'a', 'seg', 'tzo')
   local st = v[1]
   -- The usual case: the caller's trigger time is the stored text (both are
-  -- %.17g of the same double), so no re-heat, without parsing either. A
-  -- stored time in the future is a scheduled callback's: a trigger after
-  -- the callback was requested ('lot', read only then) re-heats, as in upsert.
-  local reheat = st and ts ~= v[2] and st ~= 'm' and st ~= 'x' and (tonumber(ts) > tonumber(v[2]) or
-    (tonumber(v[2]) > now and tonumber(ts) > (tonumber(redis.call('HGET', lk, 'lot')) or math.huge)))
+  -- %.17g of the same double), so no re-heat, without parsing either.
+  local reheat = st and ts ~= v[2] and
+    reheats(tonumber(ts), tonumber(v[2]), st, now, function() return redis.call('HGET', lk, 'lot') end)
   if not st then
     gone = gone + 1
   elseif reheat or (tzo ~= '' and tzo ~= v[5]) then
